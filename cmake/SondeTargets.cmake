@@ -1,0 +1,51 @@
+# Build conventions shared by every sonde target.
+
+# Flags for code of this project: warnings are errors, hardening on.
+add_library(sonde_project_flags INTERFACE)
+target_compile_options(sonde_project_flags INTERFACE
+  -Wall -Wextra -Wpedantic -Werror -Wno-missing-field-initializers
+  -fstack-protector-strong -D_FORTIFY_SOURCE=2)
+target_link_options(sonde_project_flags INTERFACE -Wl,-z,relro,-z,now)
+
+# Where plugin shared objects land in the build tree; `sonde` looks here by default.
+set(SONDE_BUILD_PLUGIN_DIR ${CMAKE_BINARY_DIR}/plugins)
+set(SONDE_INSTALL_PLUGIN_DIR ${CMAKE_INSTALL_LIBDIR}/sonde/plugins)
+
+# sonde_add_plugin(<name> SOURCES ...): one MODULE library per plugin or sink,
+# hidden visibility, only the C entry point exported, no undefined symbols.
+function(sonde_add_plugin name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LIBRARIES" ${ARGN})
+  add_library(sonde_${name} MODULE ${ARG_SOURCES})
+  target_link_libraries(sonde_${name} PRIVATE sonde::plugin_api sonde_project_flags ${ARG_LIBRARIES})
+  set_target_properties(sonde_${name} PROPERTIES
+    PREFIX "" OUTPUT_NAME "${name}"
+    CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON
+    LIBRARY_OUTPUT_DIRECTORY ${SONDE_BUILD_PLUGIN_DIR})
+  target_link_options(sonde_${name} PRIVATE -Wl,--no-undefined)
+  install(TARGETS sonde_${name} LIBRARY DESTINATION ${SONDE_INSTALL_PLUGIN_DIR} COMPONENT ${name})
+endfunction()
+
+# sonde_add_test(<name> SOURCES ... [LIBRARIES ...] [LABELS ...]): a doctest
+# executable registered with ctest.
+function(sonde_add_test name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;LIBRARIES;LABELS" ${ARGN})
+  add_executable(${name} ${ARG_SOURCES})
+  target_link_libraries(${name} PRIVATE sonde_doctest_main sonde_project_flags ${ARG_LIBRARIES})
+  add_test(NAME ${name} COMMAND ${name})
+  set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT 300)
+endfunction()
+
+# Adds the selected folders of plugins/ or sinks/ ("all" = every folder).
+function(sonde_add_selected kind selection)
+  file(GLOB candidates RELATIVE ${CMAKE_SOURCE_DIR}/${kind} ${CMAKE_SOURCE_DIR}/${kind}/*/CMakeLists.txt)
+  list(TRANSFORM candidates REPLACE "/CMakeLists.txt$" "")
+  if(selection STREQUAL "all")
+    set(selection ${candidates})
+  endif()
+  foreach(name IN LISTS selection)
+    if(NOT name IN_LIST candidates)
+      message(FATAL_ERROR "${kind}/${name} does not exist (have: ${candidates})")
+    endif()
+    add_subdirectory(${kind}/${name})
+  endforeach()
+endfunction()

@@ -1,0 +1,238 @@
+#include "agent.hpp"
+
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <csignal>
+#include <sstream>
+#include <thread>
+
+namespace sonde::core {
+
+namespace asio = boost::asio;
+
+namespace {
+thread_local bool io_thread = false;
+
+std::string join(const std::vector<std::string> &items) {
+    std::string out;
+    for (const auto &s : items) out += (out.empty() ? "" : ", ") + s;
+    return out.empty() ? "none" : out;
+}
+}  // namespace
+
+Agent::Agent(AgentConfig config, const PluginRegistry &registry, std::shared_ptr<spdlog::logger> logger)
+    : config_(std::move(config)),
+      registry_(registry),
+      logger_(std::move(logger)),
+      work_(io_.get_executor()),
+      signals_(io_),
+      shutdown_timer_(io_),
+      routing_(std::make_shared<const Routing>()) {}
+
+Agent::~Agent() {
+    io_.stop();
+    std::lock_guard lock(instances_mutex_);
+    inputs_.clear();
+    sinks_.clear();
+    routing_.store(std::make_shared<const Routing>());
+}
+
+bool Agent::on_io_thread() const { return io_thread; }
+
+std::shared_ptr<Instance> Agent::create(const InstanceConfig &config, std::string &error) {
+    auto fail = [&](const SourceLocation &where, const std::string &message) {
+        error = ConfigError{where, message}.format();
+        return nullptr;
+    };
+    const std::string qualified = config.qualified_name();
+    std::shared_ptr<PluginLibrary> library = registry_.find(config.plugin);
+    if (!library)
+        return fail(config.location, qualified + ": no plugin named '" + config.plugin +
+                                         "' (available: " + join(registry_.names()) + ")");
+    const bool want_sink = config.role == InstanceRole::sink;
+    if (library->is_sink() != want_sink)
+        return fail(config.location, qualified + ": plugin '" + config.plugin + "' is " +
+                                         (library->is_sink() ? "a sink" : "an input") + ", not " +
+                                         (want_sink ? "a sink" : "an input"));
+    std::shared_ptr<Instance> instance;
+    if (want_sink) {
+        instance = std::make_shared<SinkInstance>(*this, config, library);
+    } else {
+        std::lock_guard lock(instances_mutex_);
+        instance = std::make_shared<InputInstance>(*this, config, library, next_slot_++);
+    }
+    PluginFailure failure;
+    if (!instance->create(failure)) {
+        if (failure.status == SONDE_ERR_CONFIG)
+            return fail(config.locate(failure.key),
+                        qualified + (failure.key.empty() ? "" : "." + failure.key) + ": " + failure.message);
+        return fail(config.location, qualified + ": create failed: " + failure.message);
+    }
+    return instance;
+}
+
+bool Agent::add(const InstanceConfig &config, std::string &error) {
+    std::shared_ptr<Instance> instance = create(config, error);
+    if (!instance) return false;
+    {
+        std::lock_guard lock(instances_mutex_);
+        if (config.role == InstanceRole::sink)
+            sinks_.push_back(std::static_pointer_cast<SinkInstance>(instance));
+        else
+            inputs_.push_back(std::static_pointer_cast<InputInstance>(instance));
+    }
+    update_routes();
+    instance->start([this, instance](bool ok) {
+        if (ok)
+            logger_->info("{}: started (plugin {} {})", instance->config().qualified_name(), instance->library().name(),
+                          instance->library().descriptor().version);
+        update_routes();  // start may declare records; a running sink now receives
+    });
+    return true;
+}
+
+void Agent::remove(const std::string &name, std::function<void()> done) {
+    std::shared_ptr<Instance> instance;
+    {
+        std::lock_guard lock(instances_mutex_);
+        auto take = [&](auto &list) {
+            auto it = std::find_if(list.begin(), list.end(), [&](const auto &i) { return i->name() == name; });
+            if (it == list.end()) return;
+            instance = *it;
+            list.erase(it);
+        };
+        take(inputs_);
+        take(sinks_);
+    }
+    update_routes();
+    if (!instance) {
+        if (done) done();
+        return;
+    }
+    instance->stop(std::move(done));
+}
+
+void Agent::update_routes() {
+    std::lock_guard lock(instances_mutex_);
+    auto routing = std::make_shared<Routing>();
+    std::vector<RoutedInput> inputs;
+    for (const auto &input : inputs_) inputs.push_back({input->slot(), input->name(), input->declarations()});
+    std::vector<Subscription> subscriptions;
+    for (const auto &sink : sinks_) {
+        if (!sink->running()) continue;
+        routing->sinks.push_back(sink);
+        subscriptions.push_back(sink->config().subscription);
+    }
+    routing->map = RouteMap::compile(inputs, subscriptions);
+    routing_.store(std::move(routing), std::memory_order_release);
+}
+
+int Agent::run() {
+    signals_.add(SIGINT);
+    signals_.add(SIGTERM);
+    signals_.async_wait([this](const boost::system::error_code &ec, int signal) {
+        if (ec) return;
+        logger_->info("received {}, shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
+        shutdown();
+    });
+    auto worker = [this] {
+        io_thread = true;
+        io_.run();
+        io_thread = false;
+    };
+    std::vector<std::thread> threads;
+    for (unsigned i = 1; i < config_.threads; ++i) threads.emplace_back(worker);
+    worker();
+    for (auto &t : threads) t.join();
+    return 0;
+}
+
+void Agent::request_shutdown() {
+    asio::post(io_, [this] { shutdown(); });
+}
+
+void Agent::shutdown() {
+    if (shutting_down_) return;
+    shutting_down_ = true;
+    signals_.cancel();
+    std::vector<std::shared_ptr<InputInstance>> inputs;
+    {
+        std::lock_guard lock(instances_mutex_);
+        inputs = inputs_;
+    }
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(config_.shutdown_timeout_ns);
+    auto pending = std::make_shared<std::size_t>(inputs.size());
+    if (inputs.empty()) drain_sinks(deadline);
+    for (const auto &input : inputs)
+        input->stop([this, pending, deadline] {
+            asio::post(io_, [this, pending, deadline] {
+                if (--*pending == 0) drain_sinks(deadline);
+            });
+        });
+}
+
+// Waits (polling the queues every 5 ms) until every sink is idle or the
+// deadline passes, then flushes and stops the sinks.
+void Agent::drain_sinks(std::chrono::steady_clock::time_point deadline) {
+    bool idle;
+    {
+        std::lock_guard lock(instances_mutex_);
+        idle = std::all_of(sinks_.begin(), sinks_.end(), [](const auto &s) { return !s->running() || s->queue().idle(); });
+    }
+    if (idle || std::chrono::steady_clock::now() >= deadline) {
+        finish();
+        return;
+    }
+    shutdown_timer_.expires_after(std::chrono::milliseconds(5));
+    shutdown_timer_.async_wait([this, deadline](const boost::system::error_code &) { drain_sinks(deadline); });
+}
+
+void Agent::finish() {
+    std::vector<std::shared_ptr<SinkInstance>> sinks;
+    {
+        std::lock_guard lock(instances_mutex_);
+        sinks = sinks_;
+    }
+    auto pending = std::make_shared<std::size_t>(sinks.size());
+    auto all_stopped = [this] {
+        logger_->info("shutdown summary: {}", summary());
+        work_.reset();
+    };
+    if (sinks.empty()) all_stopped();
+    for (const auto &sink : sinks) {
+        sink->queue().close();
+        if (std::size_t left = sink->queue().clear()) {
+            sink->counters().drop(DropReason::shutdown, left);
+            logger_->warn("{}: shutdown timeout: dropped {} queued records", sink->config().qualified_name(), left);
+        }
+        sink->stop([this, pending, all_stopped] {
+            asio::post(io_, [pending, all_stopped] {
+                if (--*pending == 0) all_stopped();
+            });
+        });
+    }
+}
+
+std::string Agent::summary() {
+    std::lock_guard lock(instances_mutex_);
+    std::ostringstream out;
+    const char *sep = "";
+    for (const auto &i : inputs_) {
+        auto &c = i->counters();
+        out << sep << i->config().qualified_name() << " emitted=" << c.emitted << " dropped=" << c.dropped_total()
+            << " errors=" << c.errors;
+        if (c.skipped_ticks) out << " skipped_ticks=" << c.skipped_ticks;
+        sep = "; ";
+    }
+    for (const auto &s : sinks_) {
+        auto &c = s->counters();
+        out << sep << s->config().qualified_name() << " delivered=" << c.delivered << " dropped=" << c.dropped_total()
+            << " errors=" << c.errors;
+        sep = "; ";
+    }
+    return out.str();
+}
+
+}  // namespace sonde::core

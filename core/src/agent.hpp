@@ -1,0 +1,84 @@
+// The agent: one io_context, the set of running instances, the routing
+// table, signal handling and the orderly shutdown.
+#pragma once
+
+#include "config.hpp"
+#include "instance.hpp"
+#include "plugin_library.hpp"
+#include "records.hpp"
+#include "router.hpp"
+
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace spdlog {
+class logger;
+}
+
+namespace sonde::core {
+
+// A compiled routing table and the sinks its indexes refer to.
+struct Routing {
+    RouteMap map;
+    std::vector<std::shared_ptr<SinkInstance>> sinks;
+};
+
+class Agent {
+public:
+    Agent(AgentConfig config, const PluginRegistry &registry, std::shared_ptr<spdlog::logger> logger);
+    ~Agent();
+
+    // Creates an instance without starting it. On failure returns null and
+    // sets `error` to "file:line:column: inputs.x[.key]: reason".
+    std::shared_ptr<Instance> create(const InstanceConfig &config, std::string &error);
+    // Creates, registers and starts an instance; usable while running.
+    bool add(const InstanceConfig &config, std::string &error);
+    // Stops and forgets one instance while the others keep running.
+    void remove(const std::string &name, std::function<void()> done = {});
+
+    // Runs until SIGINT/SIGTERM (or request_shutdown), then stops inputs,
+    // drains sinks within agent.shutdown_timeout and flushes them. Returns 0.
+    int run();
+    void request_shutdown();
+
+    // One line per instance with its counters.
+    std::string summary();
+
+    // For instances.
+    boost::asio::io_context &io() { return io_; }
+    BatchPool &pool() { return pool_; }
+    std::shared_ptr<const Routing> routing() const { return routing_.load(std::memory_order_acquire); }
+    spdlog::logger &logger() { return *logger_; }
+    bool on_io_thread() const;
+    void update_routes();
+
+private:
+    void shutdown();
+    void drain_sinks(std::chrono::steady_clock::time_point deadline);
+    void finish();
+
+    AgentConfig config_;
+    const PluginRegistry &registry_;
+    std::shared_ptr<spdlog::logger> logger_;
+    BatchPool pool_;  // before io_: queued batches return here
+    boost::asio::io_context io_;
+    boost::asio::executor_work_guard<boost::asio::io_context::executor_type> work_;
+    boost::asio::signal_set signals_;
+    boost::asio::steady_timer shutdown_timer_;
+    std::atomic<std::shared_ptr<const Routing>> routing_;
+
+    std::mutex instances_mutex_;
+    std::vector<std::shared_ptr<InputInstance>> inputs_;
+    std::vector<std::shared_ptr<SinkInstance>> sinks_;
+    std::uint32_t next_slot_ = 0;
+    bool shutting_down_ = false;
+};
+
+}  // namespace sonde::core

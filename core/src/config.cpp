@@ -1,0 +1,324 @@
+#include "config.hpp"
+
+#include <sonde/units.hpp>
+
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+namespace sonde::core {
+
+std::string ConfigError::format() const {
+    return where.file + ":" + std::to_string(where.line) + ":" + std::to_string(where.column) + ": " + message;
+}
+
+const SourceLocation &InstanceConfig::locate(const std::string &key) const {
+    auto it = key_locations.find(key);
+    return it == key_locations.end() ? location : it->second;
+}
+
+std::string InstanceConfig::qualified_name() const {
+    return (role == InstanceRole::input ? "inputs." : "sinks.") + name;
+}
+
+namespace {
+
+SourceLocation location_of(const toml::node &node, const std::string &fallback_file) {
+    const auto &src = node.source();
+    return {src.path ? *src.path : fallback_file, src.begin.line, src.begin.column};
+}
+
+// The merged view of all files: leaves point into the parsed documents,
+// which stay alive for the whole load.
+struct MergedNode {
+    const toml::node *leaf = nullptr;  // set for non-table values
+    std::map<std::string, MergedNode> table;
+    SourceLocation where;
+    bool is_table() const { return leaf == nullptr; }
+};
+
+void merge_into(MergedNode &target, const toml::table &source, const std::string &file) {
+    for (const auto &[key, node] : source) {
+        MergedNode &slot = target.table[std::string(key.str())];
+        if (const toml::table *sub = node.as_table()) {
+            if (!slot.is_table()) slot = MergedNode{};
+            // A table only opened implicitly (e.g. `inputs` in [inputs.x]) keeps
+            // the first real location it was given.
+            if (slot.where.file.empty() || sub->source().begin.line != 0) slot.where = location_of(*sub, file);
+            merge_into(slot, *sub, file);
+        } else {
+            slot = MergedNode{};
+            slot.leaf = &node;
+            slot.where = location_of(node, file);
+        }
+    }
+}
+
+const char *type_name(const MergedNode &n) {
+    if (n.is_table()) return "a table";
+    switch (n.leaf->type()) {
+        case toml::node_type::string: return "a string";
+        case toml::node_type::integer: return "an integer";
+        case toml::node_type::floating_point: return "a float";
+        case toml::node_type::boolean: return "a boolean";
+        case toml::node_type::array: return "an array";
+        case toml::node_type::date: return "a date";
+        case toml::node_type::time: return "a time";
+        case toml::node_type::date_time: return "a date-time";
+        default: return "a value";
+    }
+}
+
+nlohmann::json to_json(const toml::node &node) {
+    switch (node.type()) {
+        case toml::node_type::string: return *node.value<std::string>();
+        case toml::node_type::integer: return *node.value<std::int64_t>();
+        case toml::node_type::floating_point: return *node.value<double>();
+        case toml::node_type::boolean: return *node.value<bool>();
+        case toml::node_type::array: {
+            nlohmann::json out = nlohmann::json::array();
+            for (const auto &item : *node.as_array()) out.push_back(to_json(item));
+            return out;
+        }
+        case toml::node_type::table: {
+            nlohmann::json out = nlohmann::json::object();
+            for (const auto &[k, v] : *node.as_table()) out[std::string(k.str())] = to_json(v);
+            return out;
+        }
+        default: {  // dates and times: their TOML text
+            std::ostringstream text;
+            node.visit([&](const auto &v) { text << v; });
+            return text.str();
+        }
+    }
+}
+
+// Validates the merged tree into an AgentConfig, collecting every error.
+class Validator {
+public:
+    explicit Validator(ConfigLoad &out) : out_(out) {}
+
+    void root(const MergedNode &root) {
+        for (const auto &[key, node] : root.table) {
+            if (key == "agent") agent(node);
+            else if (key == "inputs") instances(node, InstanceRole::input);
+            else if (key == "sinks") instances(node, InstanceRole::sink);
+            else error(node.where, key + ": unknown table (expected agent, inputs or sinks)");
+        }
+    }
+
+private:
+    void error(const SourceLocation &where, std::string message) {
+        out_.errors.push_back({where, std::move(message)});
+    }
+    void wrong_type(const std::string &path, const MergedNode &n, const char *expected) {
+        error(n.where, path + ": expected " + std::string(expected) + ", got " + type_name(n));
+    }
+
+    bool expect_table(const std::string &path, const MergedNode &n) {
+        if (n.is_table()) return true;
+        wrong_type(path, n, "a table");
+        return false;
+    }
+    std::optional<std::string> string(const std::string &path, const MergedNode &n) {
+        if (!n.is_table())
+            if (auto s = n.leaf->value<std::string>(); s && n.leaf->is_string()) return *s;
+        wrong_type(path, n, "a string");
+        return std::nullopt;
+    }
+    std::optional<bool> boolean(const std::string &path, const MergedNode &n) {
+        if (!n.is_table() && n.leaf->is_boolean()) return *n.leaf->value<bool>();
+        wrong_type(path, n, "a boolean");
+        return std::nullopt;
+    }
+    std::optional<std::int64_t> integer(const std::string &path, const MergedNode &n, std::int64_t min,
+                                        std::int64_t max) {
+        if (n.is_table() || !n.leaf->is_integer()) {
+            wrong_type(path, n, "an integer");
+            return std::nullopt;
+        }
+        std::int64_t v = *n.leaf->value<std::int64_t>();
+        if (v < min || v > max) {
+            error(n.where, path + ": " + std::to_string(v) + " is out of range [" + std::to_string(min) + ", " +
+                               std::to_string(max) + "]");
+            return std::nullopt;
+        }
+        return v;
+    }
+    std::optional<std::uint64_t> duration(const std::string &path, const MergedNode &n) {
+        auto text = (!n.is_table() && n.leaf->is_string()) ? n.leaf->value<std::string>() : std::nullopt;
+        auto ns = text ? parse_duration_ns(*text) : std::nullopt;
+        if (ns && *ns > 0) return ns;
+        if (text)
+            error(n.where, path + ": expected a positive duration such as \"250ms\" or \"10s\", got \"" + *text + "\"");
+        else
+            wrong_type(path, n, "a duration string such as \"250ms\"");
+        return std::nullopt;
+    }
+    std::optional<std::vector<std::string>> strings(const std::string &path, const MergedNode &n) {
+        if (!n.is_table() && n.leaf->is_array()) {
+            std::vector<std::string> out;
+            for (const auto &item : *n.leaf->as_array()) {
+                if (!item.is_string()) {
+                    error(location_of(item, n.where.file), path + ": expected an array of strings");
+                    return std::nullopt;
+                }
+                out.push_back(*item.value<std::string>());
+            }
+            return out;
+        }
+        wrong_type(path, n, "an array of strings");
+        return std::nullopt;
+    }
+
+    void agent(const MergedNode &n) {
+        if (!expect_table("agent", n)) return;
+        AgentConfig &a = out_.config;
+        for (const auto &[key, v] : n.table) {
+            std::string path = "agent." + key;
+            if (key == "threads") {
+                if (auto t = integer(path, v, 1, 256)) a.threads = static_cast<unsigned>(*t);
+            } else if (key == "interval") {
+                if (auto d = duration(path, v)) a.interval_ns = *d;
+            } else if (key == "shutdown_timeout") {
+                if (auto d = duration(path, v)) a.shutdown_timeout_ns = *d;
+            } else if (key == "log_level") {
+                static const std::vector<std::string> levels{"trace", "debug", "info", "warn", "error", "off"};
+                if (auto s = string(path, v)) {
+                    if (std::find(levels.begin(), levels.end(), *s) == levels.end())
+                        error(v.where, path + ": unknown level \"" + *s + "\" (trace, debug, info, warn, error, off)");
+                    else
+                        a.log_level = *s;
+                }
+            } else {
+                error(v.where, path + ": unknown key");
+            }
+        }
+    }
+
+    void instances(const MergedNode &n, InstanceRole role) {
+        const std::string section = role == InstanceRole::input ? "inputs" : "sinks";
+        if (!expect_table(section, n)) return;
+        for (const auto &[name, table] : n.table) {
+            std::string path = section + "." + name;
+            if (!expect_table(path, table)) continue;
+            bool valid_name = !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+                return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+            });
+            if (!valid_name) {
+                error(table.where, path + ": instance names use letters, digits, '_' and '-'");
+                continue;
+            }
+            InstanceConfig inst;
+            inst.role = role;
+            inst.name = name;
+            inst.plugin = name;
+            inst.location = table.where;
+            inst.queue_capacity = 8192;
+            for (const auto &[key, v] : table.table) host_key(inst, path, key, v);
+            if (role == InstanceRole::input && inst.interval_ns == 0) inst.interval_ns = out_.config.interval_ns;
+            (role == InstanceRole::input ? out_.config.inputs : out_.config.sinks).push_back(std::move(inst));
+        }
+    }
+
+    void host_key(InstanceConfig &inst, const std::string &table_path, const std::string &key, const MergedNode &v) {
+        std::string path = table_path + "." + key;
+        bool sink = inst.role == InstanceRole::sink;
+        if (key == "plugin") {
+            if (auto s = string(path, v)) inst.plugin = *s;
+        } else if (key == "enabled") {
+            if (auto b = boolean(path, v)) inst.enabled = *b;
+        } else if (key == "interval" && !sink) {
+            if (auto d = duration(path, v)) inst.interval_ns = *d;
+        } else if (key == "kinds" && sink) {
+            if (auto list = strings(path, v)) {
+                inst.subscription.metrics = inst.subscription.events = false;
+                for (const auto &k : *list) {
+                    if (k == "metric") inst.subscription.metrics = true;
+                    else if (k == "event") inst.subscription.events = true;
+                    else error(v.where, path + ": unknown record kind \"" + k + "\" (metric, event)");
+                }
+            }
+        } else if ((key == "inputs" || key == "match" || key == "exclude") && sink) {
+            if (auto list = strings(path, v)) {
+                Subscription &s = inst.subscription;
+                (key == "inputs" ? s.inputs : key == "match" ? s.match : s.exclude) = *list;
+            }
+        } else if (key == "queue_capacity" && sink) {
+            if (auto c = integer(path, v, 1, 100'000'000)) inst.queue_capacity = static_cast<std::size_t>(*c);
+        } else if (key == "overflow" && sink) {
+            if (auto s = string(path, v)) {
+                if (*s == "drop_oldest") inst.overflow = OverflowPolicy::drop_oldest;
+                else if (*s == "drop_newest") inst.overflow = OverflowPolicy::drop_newest;
+                else if (*s == "block") inst.overflow = OverflowPolicy::block;
+                else error(v.where, path + ": unknown policy \"" + *s + "\" (drop_oldest, drop_newest, block)");
+            }
+        } else {
+            inst.plugin_config[key] = plugin_value(v, key, inst);
+        }
+    }
+
+    // Converts a plugin-owned value to JSON, remembering where each key is.
+    nlohmann::json plugin_value(const MergedNode &v, const std::string &key_path, InstanceConfig &inst) {
+        inst.key_locations[key_path] = v.where;
+        if (!v.is_table()) return to_json(*v.leaf);
+        nlohmann::json out = nlohmann::json::object();
+        for (const auto &[k, child] : v.table) out[k] = plugin_value(child, key_path + "." + k, inst);
+        return out;
+    }
+
+    ConfigLoad &out_;
+};
+
+ConfigLoad load_documents(const std::vector<std::pair<std::string, std::string>> &documents) {
+    ConfigLoad load;
+    std::vector<toml::table> parsed;
+    parsed.reserve(documents.size());
+    MergedNode root;
+    for (const auto &[file, text] : documents) {
+        try {
+            parsed.push_back(toml::parse(text, file));
+            merge_into(root, parsed.back(), file);
+        } catch (const toml::parse_error &e) {
+            const auto &src = e.source();
+            load.errors.push_back({{file, src.begin.line, src.begin.column}, std::string(e.description())});
+        }
+    }
+    Validator(load).root(root);
+    return load;
+}
+
+}  // namespace
+
+ConfigLoad load_config_texts(const std::vector<std::pair<std::string, std::string>> &documents) {
+    return load_documents(documents);
+}
+
+ConfigLoad load_config_dir(const std::filesystem::path &dir) {
+    std::error_code ec;
+    std::vector<std::filesystem::path> files;
+    for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+        if (it->path().extension() == ".toml" && !it->is_directory()) files.push_back(it->path());
+    if (ec) {
+        ConfigLoad load;
+        load.errors.push_back({{dir.string(), 0, 0}, "cannot read config directory: " + ec.message()});
+        return load;
+    }
+    std::sort(files.begin(), files.end());
+    std::vector<std::pair<std::string, std::string>> documents;
+    for (const auto &file : files) {
+        std::ifstream in(file, std::ios::binary);
+        std::ostringstream text;
+        text << in.rdbuf();
+        documents.emplace_back(file.string(), text.str());
+    }
+    ConfigLoad load = load_documents(documents);
+    if (files.empty()) load.errors.push_back({{dir.string(), 0, 0}, "no *.toml files in config directory"});
+    load.files = std::move(files);
+    return load;
+}
+
+}  // namespace sonde::core

@@ -1,0 +1,84 @@
+// conf.d loading: every *.toml of a directory in lexical order, merged like
+// systemd drop-ins (later files override keys, tables merge), validated
+// into an AgentConfig. Every error carries file:line:column.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sonde::core {
+
+struct SourceLocation {
+    std::string file;
+    std::uint32_t line = 0;
+    std::uint32_t column = 0;
+};
+
+struct ConfigError {
+    SourceLocation where;
+    std::string message;
+    // "conf.d/10-agent.toml:3:11: agent.threads: expected an integer"
+    std::string format() const;
+};
+
+enum class OverflowPolicy { drop_oldest, drop_newest, block };
+
+// Which records a sink receives. Empty lists mean "everything".
+struct Subscription {
+    bool metrics = true;
+    bool events = true;
+    std::vector<std::string> inputs;   // instance-name globs
+    std::vector<std::string> match;    // record-name globs
+    std::vector<std::string> exclude;  // record-name globs
+};
+
+enum class InstanceRole { input, sink };
+
+// One [inputs.NAME] or [sinks.NAME] table.
+struct InstanceConfig {
+    InstanceRole role = InstanceRole::input;
+    std::string name;
+    std::string plugin;
+    bool enabled = true;
+    std::uint64_t interval_ns = 0;  // inputs; agent.interval unless set
+    Subscription subscription;      // sinks
+    std::size_t queue_capacity = 0; // sinks, in records
+    OverflowPolicy overflow = OverflowPolicy::drop_oldest;
+    nlohmann::json plugin_config = nlohmann::json::object();  // keys the host does not own
+    SourceLocation location;                                  // the table header
+    std::map<std::string, SourceLocation> key_locations;      // dotted key -> where
+
+    // Where a plugin's complaint about `key` points: the key, else the table.
+    const SourceLocation &locate(const std::string &key) const;
+    std::string qualified_name() const;  // "inputs.procfs"
+};
+
+struct AgentConfig {
+    unsigned threads = 1;
+    std::uint64_t interval_ns = 1'000'000'000;
+    std::uint64_t shutdown_timeout_ns = 5'000'000'000;
+    std::string log_level = "info";
+    std::vector<InstanceConfig> inputs;
+    std::vector<InstanceConfig> sinks;
+};
+
+struct ConfigLoad {
+    AgentConfig config;
+    std::vector<ConfigError> errors;
+    std::vector<std::filesystem::path> files;
+    bool ok() const { return errors.empty(); }
+};
+
+// Reads dir/*.toml. A missing directory or one without .toml files is an error.
+ConfigLoad load_config_dir(const std::filesystem::path &dir);
+
+// Same rules for in-memory documents (name, text), used by tests.
+ConfigLoad load_config_texts(const std::vector<std::pair<std::string, std::string>> &documents);
+
+}  // namespace sonde::core

@@ -1,0 +1,404 @@
+#include "instance.hpp"
+
+#include "agent.hpp"
+#include "host_api.hpp"
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/post.hpp>
+#include <spdlog/spdlog.h>
+
+#include <sonde/sdk.hpp>
+
+namespace sonde::core {
+
+namespace asio = boost::asio;
+
+std::uint64_t InstanceCounters::dropped_total() {
+    std::uint64_t total = 0;
+    for (const auto &d : dropped) total += d.load(std::memory_order_relaxed);
+    std::lock_guard lock(plugin_drops_mutex);
+    for (const auto &[reason, n] : plugin_drops) total += n;
+    return total;
+}
+
+bool LogLimiter::allow(std::uint64_t &suppressed) {
+    auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mutex_);
+    if (last_ != std::chrono::steady_clock::time_point{} && now - last_ < std::chrono::seconds(10)) {
+        ++held_back_;
+        return false;
+    }
+    last_ = now;
+    suppressed = std::exchange(held_back_, 0);
+    return true;
+}
+
+// A timer or an fd watch armed by the plugin.
+struct Instance::Handle {
+    std::uint64_t id = 0;
+    bool cancelled = false;
+    std::unique_ptr<asio::steady_timer> timer;
+    std::unique_ptr<asio::posix::stream_descriptor> descriptor;
+    sonde_timer_fn timer_fn = nullptr;
+    sonde_fd_ready_fn fd_fn = nullptr;
+    void *user_data = nullptr;
+    std::chrono::nanoseconds period{0};
+    std::chrono::steady_clock::time_point next{};
+};
+
+Instance::Instance(Agent &agent, InstanceConfig config, std::shared_ptr<PluginLibrary> library)
+    : agent_(agent), library_(std::move(library)), config_(std::move(config)), strand_(agent.io().get_executor()) {}
+
+Instance::~Instance() {
+    if (plugin_instance_) library_->ops().destroy(plugin_instance_);
+}
+
+sonde_error Instance::error_buffer(char *message, std::size_t message_size, char *key, std::size_t key_size) {
+    message[0] = key[0] = '\0';
+    return sonde_error{sizeof(sonde_error), 0, message, message_size, key, key_size};
+}
+
+bool Instance::create(PluginFailure &failure) {
+    const std::string json = config_.plugin_config.dump();
+    sonde_instance_info info{};
+    info.struct_size = sizeof info;
+    info.instance_name = config_.name.c_str();
+    info.config_json = json.data();
+    info.config_json_size = json.size();
+    info.interval_ns = config_.interval_ns;
+    info.host = &host_api();
+    info.ctx = &context_;
+    char message[1024], key[256];
+    sonde_error error = error_buffer(message, sizeof message, key, sizeof key);
+    try {
+        failure.status = library_->ops().create(&info, &plugin_instance_, &error);
+    } catch (...) {  // a plugin not built with the SDK let an exception escape
+        failure.status = SONDE_ERR_INTERNAL;
+        std::snprintf(message, sizeof message, "exception escaped the plugin ABI");
+    }
+    if (failure.status == SONDE_OK && !plugin_instance_) {
+        failure.status = SONDE_ERR_INTERNAL;
+        std::snprintf(message, sizeof message, "create returned no instance");
+    }
+    if (failure.status != SONDE_OK) {
+        plugin_instance_ = nullptr;
+        failure.message = message[0] ? message : "create failed without a message";
+        failure.key = key;
+        return false;
+    }
+    return true;
+}
+
+void Instance::start(std::function<void(bool)> on_started) {
+    asio::post(strand_, [self = shared_from_this(), on_started = std::move(on_started)] {
+        self->state_ = State::starting;
+        self->start_time_ns_ = now_ns();
+        char message[1024], key[256];
+        sonde_error error = self->error_buffer(message, sizeof message, key, sizeof key);
+        sonde_status status;
+        try {
+            status = self->library_->ops().start(self->plugin_instance_, &error);
+        } catch (...) {
+            status = SONDE_ERR_INTERNAL;
+            std::snprintf(message, sizeof message, "exception escaped the plugin ABI");
+        }
+        bool ok = status == SONDE_OK;
+        if (ok) {
+            self->state_ = State::running;
+        } else {
+            self->state_ = State::failed;
+            self->cancel_all();
+            self->counters_.errors.fetch_add(1, std::memory_order_relaxed);
+            self->agent_.logger().error("{}: cannot start: {}", self->config_.qualified_name(),
+                                        message[0] ? message : "start failed without a message");
+        }
+        if (on_started) on_started(ok);
+    });
+}
+
+void Instance::stop(std::function<void()> done) {
+    asio::post(strand_, [self = shared_from_this(), done = std::move(done)] {
+        State was = self->state_.exchange(State::stopped);
+        self->cancel_all();
+        if (was == State::running) {
+            self->before_stop();
+            try {
+                self->library_->ops().stop(self->plugin_instance_);
+            } catch (...) {
+                self->counters_.errors.fetch_add(1, std::memory_order_relaxed);
+            }
+        }
+        if (done) done();
+    });
+}
+
+sonde_status Instance::declare(const sonde_record_decl &, std::uint32_t &) { return SONDE_ERR_ARGUMENT; }
+sonde_status Instance::emit_metrics(std::uint32_t, const sonde_metric_point *, std::size_t) {
+    return SONDE_ERR_ARGUMENT;
+}
+sonde_status Instance::emit_events(std::uint32_t, const sonde_event *, std::size_t) { return SONDE_ERR_ARGUMENT; }
+
+void Instance::log(sonde_log_level level, std::string_view message) {
+    auto spd = level >= SONDE_LOG_ERROR  ? spdlog::level::err
+               : level == SONDE_LOG_WARN ? spdlog::level::warn
+               : level == SONDE_LOG_INFO ? spdlog::level::info
+                                         : spdlog::level::debug;
+    agent_.logger().log(spd, "{}: {}", config_.qualified_name(), message);
+}
+
+void Instance::warn_limited(const std::string &message) {
+    std::uint64_t suppressed = 0;
+    if (!limiter_.allow(suppressed)) return;
+    if (suppressed)
+        agent_.logger().warn("{}: {} ({} similar messages suppressed)", config_.qualified_name(), message, suppressed);
+    else
+        agent_.logger().warn("{}: {}", config_.qualified_name(), message);
+}
+
+void Instance::count_drop(const char *reason, std::uint64_t count) {
+    std::lock_guard lock(counters_.plugin_drops_mutex);
+    counters_.plugin_drops[reason && *reason ? reason : "unspecified"] += count;
+}
+
+sonde_status Instance::add_timer(std::uint64_t period_ns, sonde_timer_fn fn, void *user_data,
+                                 std::uint64_t &out_handle) {
+    State s = state_.load();
+    if (!fn || period_ns == 0 || !on_strand() || (s != State::starting && s != State::running))
+        return SONDE_ERR_ARGUMENT;
+    auto handle = std::make_shared<Handle>();
+    handle->id = next_handle_++;
+    handle->timer = std::make_unique<asio::steady_timer>(strand_);
+    handle->timer_fn = fn;
+    handle->user_data = user_data;
+    handle->period = std::chrono::nanoseconds(period_ns);
+    handle->next = std::chrono::steady_clock::now();
+    handles_[handle->id] = handle;
+    out_handle = handle->id;
+    arm_timer(handle);
+    return SONDE_OK;
+}
+
+void Instance::arm_timer(const std::shared_ptr<Handle> &handle) {
+    auto now = std::chrono::steady_clock::now();
+    handle->next += handle->period;
+    if (handle->next < now) handle->next = now + handle->period;  // fell behind: skip, don't burst
+    handle->timer->expires_at(handle->next);
+    handle->timer->async_wait(
+        asio::bind_executor(strand_, [self = shared_from_this(), handle](const boost::system::error_code &ec) {
+            if (ec || handle->cancelled || !self->running()) return;
+            if (self->throttled()) {
+                self->counters_.skipped_ticks.fetch_add(1, std::memory_order_relaxed);
+            } else {
+                try {
+                    handle->timer_fn(handle->user_data);
+                } catch (...) {
+                    self->counters_.errors.fetch_add(1, std::memory_order_relaxed);
+                }
+            }
+            if (!handle->cancelled) self->arm_timer(handle);
+        }));
+}
+
+sonde_status Instance::watch_fd(int fd, sonde_fd_ready_fn fn, void *user_data, std::uint64_t &out_handle) {
+    State s = state_.load();
+    if (!fn || fd < 0 || !on_strand() || (s != State::starting && s != State::running)) return SONDE_ERR_ARGUMENT;
+    auto handle = std::make_shared<Handle>();
+    handle->id = next_handle_++;
+    handle->descriptor = std::make_unique<asio::posix::stream_descriptor>(strand_);
+    boost::system::error_code ec;
+    handle->descriptor->assign(fd, ec);
+    if (ec) return SONDE_ERR_ARGUMENT;
+    handle->fd_fn = fn;
+    handle->user_data = user_data;
+    handles_[handle->id] = handle;
+    out_handle = handle->id;
+    arm_watch(handle);
+    return SONDE_OK;
+}
+
+void Instance::arm_watch(const std::shared_ptr<Handle> &handle) {
+    handle->descriptor->async_wait(
+        asio::posix::stream_descriptor::wait_read,
+        asio::bind_executor(strand_, [self = shared_from_this(), handle](const boost::system::error_code &ec) {
+            if (ec || handle->cancelled || !self->running()) return;
+            try {
+                handle->fd_fn(handle->user_data, handle->descriptor->native_handle());
+            } catch (...) {
+                self->counters_.errors.fetch_add(1, std::memory_order_relaxed);
+            }
+            if (!handle->cancelled) self->arm_watch(handle);
+        }));
+}
+
+void Instance::cancel(std::uint64_t id) {
+    if (!on_strand()) return;
+    auto it = handles_.find(id);
+    if (it == handles_.end()) return;
+    Handle &h = *it->second;
+    h.cancelled = true;
+    if (h.timer) h.timer->cancel();
+    if (h.descriptor) {
+        h.descriptor->cancel();
+        h.descriptor->release();  // the fd stays the plugin's
+    }
+    handles_.erase(it);
+}
+
+void Instance::cancel_all() {
+    while (!handles_.empty()) cancel(handles_.begin()->first);
+}
+
+// ---------------------------------------------------------------------------
+
+InputInstance::InputInstance(Agent &agent, InstanceConfig config, std::shared_ptr<PluginLibrary> library,
+                             std::uint32_t slot)
+    : Instance(agent, std::move(config), std::move(library)),
+      slot_(slot),
+      declarations_(std::make_shared<DeclarationTable>(config_.name)) {}
+
+sonde_status InputInstance::declare(const sonde_record_decl &decl, std::uint32_t &out_id) {
+    State s = state_.load();
+    if (s != State::created && s != State::starting) return SONDE_ERR_ARGUMENT;
+    std::string error;
+    sonde_status status = declarations_->declare(decl, out_id, error);
+    if (status != SONDE_OK) log(SONDE_LOG_ERROR, "declaration refused: " + error);
+    return status;
+}
+
+template <typename Copy>
+sonde_status InputInstance::emit(std::uint32_t id, std::size_t count, bool metric, Copy &&copy) {
+    if (count == 0) return SONDE_OK;
+    const RecordDeclaration *declaration = declarations_->find(id);
+    if (!declaration || declaration->is_metric() != metric) {
+        counters_.errors.fetch_add(1, std::memory_order_relaxed);
+        warn_limited("emit with unknown record id " + std::to_string(id));
+        return SONDE_ERR_ARGUMENT;
+    }
+    counters_.emitted.fetch_add(count, std::memory_order_relaxed);
+    std::shared_ptr<const Routing> routing = agent_.routing();
+    const auto &targets = routing->map.sinks_for(slot_, id);
+    if (targets.empty()) return SONDE_OK;  // nobody subscribed: nothing to copy
+    BatchRef batch = agent_.pool().acquire();
+    sonde_status status = copy(*batch, *declaration);
+    if (status != SONDE_OK) {
+        counters_.errors.fetch_add(1, std::memory_order_relaxed);
+        warn_limited("emit of " + declaration->name + " rejected: records do not match the declaration");
+        return status;
+    }
+    for (std::uint16_t sink : targets) routing->sinks[sink]->enqueue(batch);
+    return SONDE_OK;
+}
+
+sonde_status InputInstance::emit_metrics(std::uint32_t id, const sonde_metric_point *points, std::size_t count) {
+    if (count && !points) return SONDE_ERR_ARGUMENT;
+    return emit(id, count, true, [&](Batch &batch, const RecordDeclaration &d) {
+        return batch.copy_metrics(declarations_, d, points, count, now_ns(), start_time_ns_);
+    });
+}
+
+sonde_status InputInstance::emit_events(std::uint32_t id, const sonde_event *events, std::size_t count) {
+    if (count && !events) return SONDE_ERR_ARGUMENT;
+    return emit(id, count, false, [&](Batch &batch, const RecordDeclaration &d) {
+        return batch.copy_events(declarations_, d, events, count, now_ns());
+    });
+}
+
+bool InputInstance::throttled() {
+    std::shared_ptr<const Routing> routing = agent_.routing();
+    for (std::uint16_t s : routing->map.sinks_of_input(slot_)) {
+        SinkQueue &q = routing->sinks[s]->queue();
+        if (q.policy() == OverflowPolicy::block && q.saturated()) return true;
+    }
+    return false;
+}
+
+// ---------------------------------------------------------------------------
+
+namespace {
+constexpr std::size_t max_records_per_consume = 4096;
+constexpr auto max_retry_delay = std::chrono::seconds(10);
+}  // namespace
+
+SinkInstance::SinkInstance(Agent &agent, InstanceConfig config, std::shared_ptr<PluginLibrary> library)
+    : Instance(agent, std::move(config), std::move(library)),
+      queue_(config_.queue_capacity, config_.overflow),
+      retry_timer_(strand_) {}
+
+void SinkInstance::enqueue(const BatchRef &batch) {
+    SinkQueue::PushResult result = queue_.push(batch, !agent_.on_io_thread());
+    if (result.dropped) {
+        counters_.drop(DropReason::queue_full, result.dropped);
+        warn_limited("queue full (" + std::to_string(config_.queue_capacity) + " records): dropped " +
+                     std::to_string(result.dropped) + " records");
+    }
+    if (result.schedule_drain)
+        asio::post(strand_, [self = std::static_pointer_cast<SinkInstance>(shared_from_this())] { self->drain(); });
+}
+
+void SinkInstance::drain() {
+    if (retry_pending_ || !running()) return;
+    for (int round = 0; round < 8; ++round) {
+        if (!queue_.take(inflight_, max_records_per_consume)) return;  // empty: drain over
+        if (!deliver()) return;                                         // retry timer resumes
+    }
+    // Still more: yield to other work on the io_context, then continue.
+    asio::post(strand_, [self = std::static_pointer_cast<SinkInstance>(shared_from_this())] { self->drain(); });
+}
+
+bool SinkInstance::deliver() {
+    groups_.clear();
+    std::size_t records = 0;
+    for (const BatchRef &b : inflight_) {
+        groups_.push_back(b->group());
+        records += b->size();
+    }
+    sonde_batch batch{sizeof(sonde_batch), 0, groups_.data(), groups_.size()};
+    char message[1024], key[64];
+    sonde_error error = error_buffer(message, sizeof message, key, sizeof key);
+    sonde_status status;
+    try {
+        status = library_->ops().consume(plugin_instance_, &batch, &error);
+    } catch (...) {
+        status = SONDE_ERR_INTERNAL;
+        std::snprintf(message, sizeof message, "exception escaped the plugin ABI");
+    }
+    if (status == SONDE_RETRY) {
+        queue_.put_back(inflight_);
+        schedule_retry();
+        return false;
+    }
+    if (status == SONDE_OK) {
+        counters_.delivered.fetch_add(records, std::memory_order_relaxed);
+        retry_delay_ = std::chrono::milliseconds(100);
+    } else {
+        counters_.errors.fetch_add(1, std::memory_order_relaxed);
+        counters_.drop(DropReason::sink_error, records);
+        warn_limited("dropped " + std::to_string(records) + " records: " + (message[0] ? message : "consume failed"));
+    }
+    inflight_.clear();
+    return true;
+}
+
+void SinkInstance::schedule_retry() {
+    retry_pending_ = true;
+    retry_timer_.expires_after(retry_delay_);
+    retry_delay_ = std::min<std::chrono::milliseconds>(retry_delay_ * 2, max_retry_delay);
+    retry_timer_.async_wait(asio::bind_executor(
+        strand_, [self = std::static_pointer_cast<SinkInstance>(shared_from_this())](const boost::system::error_code &) {
+            self->retry_pending_ = false;
+            self->drain();
+        }));
+}
+
+void SinkInstance::before_stop() {
+    retry_timer_.cancel();
+    if (!library_->ops().flush) return;
+    char message[1024], key[64];
+    sonde_error error = error_buffer(message, sizeof message, key, sizeof key);
+    if (library_->ops().flush(plugin_instance_, &error) != SONDE_OK) {
+        counters_.errors.fetch_add(1, std::memory_order_relaxed);
+        agent_.logger().warn("{}: flush failed: {}", config_.qualified_name(), message);
+    }
+}
+
+}  // namespace sonde::core

@@ -1,0 +1,183 @@
+// A running instance of a plugin: the host side of one sonde_instance.
+// Every plugin callback of an instance runs on the instance's strand.
+#pragma once
+
+#include "config.hpp"
+#include "plugin_library.hpp"
+#include "records.hpp"
+#include "router.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace sonde::core {
+class Instance;
+}
+
+// The opaque context of the C ABI is, on the host side, the instance.
+struct sonde_host_context {
+    sonde::core::Instance *instance;
+};
+
+namespace sonde::core {
+
+class Agent;
+
+// Cheap counters, read by the shutdown summary and self-metrics.
+struct InstanceCounters {
+    std::atomic<std::uint64_t> emitted{0};    // inputs: records emitted
+    std::atomic<std::uint64_t> delivered{0};  // sinks: records consumed successfully
+    std::atomic<std::uint64_t> errors{0};     // failed calls, rejected emits
+    std::atomic<std::uint64_t> skipped_ticks{0};  // inputs throttled by a blocking sink
+    std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(DropReason::count_)> dropped{};
+    std::mutex plugin_drops_mutex;
+    std::map<std::string, std::uint64_t> plugin_drops;  // reported by the plugin itself
+
+    void drop(DropReason reason, std::uint64_t n) {
+        dropped[static_cast<std::size_t>(reason)].fetch_add(n, std::memory_order_relaxed);
+    }
+    std::uint64_t dropped_total();
+};
+
+// Why a plugin call failed: status, message and (for config) the key.
+struct PluginFailure {
+    sonde_status status = SONDE_OK;
+    std::string message;
+    std::string key;
+};
+
+// Allows one message per interval and says how many were held back.
+class LogLimiter {
+public:
+    // True when a message may be logged now; `suppressed` is how many were not since.
+    bool allow(std::uint64_t &suppressed);
+
+private:
+    std::mutex mutex_;
+    std::chrono::steady_clock::time_point last_{};
+    std::uint64_t held_back_ = 0;
+};
+
+class Instance : public std::enable_shared_from_this<Instance> {
+public:
+    Instance(Agent &agent, InstanceConfig config, std::shared_ptr<PluginLibrary> library);
+    virtual ~Instance();
+    Instance(const Instance &) = delete;
+    Instance &operator=(const Instance &) = delete;
+
+    // Calls the plugin's create. Not on the strand: nothing else runs yet.
+    bool create(PluginFailure &failure);
+    // Posts the plugin's start onto the strand; `on_started(ok)` runs there after.
+    void start(std::function<void(bool)> on_started);
+    // Posts stop onto the strand: cancels timers and watches, calls the
+    // plugin's stop (sinks flush first); then `done`.
+    void stop(std::function<void()> done);
+
+    const InstanceConfig &config() const { return config_; }
+    const std::string &name() const { return config_.name; }
+    const PluginLibrary &library() const { return *library_; }
+    InstanceCounters &counters() { return counters_; }
+    bool running() const { return state_.load() == State::running; }
+
+    // Host services, reached through the C function table.
+    virtual sonde_status declare(const sonde_record_decl &decl, std::uint32_t &out_id);
+    virtual sonde_status emit_metrics(std::uint32_t id, const sonde_metric_point *points, std::size_t count);
+    virtual sonde_status emit_events(std::uint32_t id, const sonde_event *events, std::size_t count);
+    void log(sonde_log_level level, std::string_view message);
+    void count_drop(const char *reason, std::uint64_t count);
+    sonde_status add_timer(std::uint64_t period_ns, sonde_timer_fn fn, void *user_data, std::uint64_t &out_handle);
+    sonde_status watch_fd(int fd, sonde_fd_ready_fn fn, void *user_data, std::uint64_t &out_handle);
+    void cancel(std::uint64_t handle);
+
+    // Logs a host-side warning about this instance, at most once per 10 s.
+    void warn_limited(const std::string &message);
+
+protected:
+    enum class State { created, starting, running, stopped, failed };
+
+    // Called for each timer tick; an input returns true to skip it.
+    virtual bool throttled() { return false; }
+    virtual void before_stop() {}
+    bool on_strand() const { return strand_.running_in_this_thread(); }
+    static sonde_error error_buffer(char *message, std::size_t message_size, char *key, std::size_t key_size);
+
+    Agent &agent_;
+    std::shared_ptr<PluginLibrary> library_;  // first member: outlives everything below
+    InstanceConfig config_;
+    boost::asio::strand<boost::asio::io_context::executor_type> strand_;
+    sonde_host_context context_{this};
+    sonde_instance *plugin_instance_ = nullptr;
+    std::atomic<State> state_{State::created};
+    std::int64_t start_time_ns_ = 0;
+    InstanceCounters counters_;
+    LogLimiter limiter_;
+
+private:
+    struct Handle;
+    void arm_timer(const std::shared_ptr<Handle> &handle);
+    void arm_watch(const std::shared_ptr<Handle> &handle);
+    void cancel_all();
+
+    std::map<std::uint64_t, std::shared_ptr<Handle>> handles_;  // strand only
+    std::uint64_t next_handle_ = 1;
+};
+
+class InputInstance : public Instance {
+public:
+    InputInstance(Agent &agent, InstanceConfig config, std::shared_ptr<PluginLibrary> library, std::uint32_t slot);
+
+    sonde_status declare(const sonde_record_decl &decl, std::uint32_t &out_id) override;
+    sonde_status emit_metrics(std::uint32_t id, const sonde_metric_point *points, std::size_t count) override;
+    sonde_status emit_events(std::uint32_t id, const sonde_event *events, std::size_t count) override;
+
+    std::uint32_t slot() const { return slot_; }
+    std::vector<const RecordDeclaration *> declarations() const { return declarations_->all(); }
+
+protected:
+    bool throttled() override;
+
+private:
+    template <typename Copy>
+    sonde_status emit(std::uint32_t id, std::size_t count, bool metric, Copy &&copy);
+
+    std::uint32_t slot_;
+    std::shared_ptr<DeclarationTable> declarations_;
+};
+
+class SinkInstance : public Instance {
+public:
+    SinkInstance(Agent &agent, InstanceConfig config, std::shared_ptr<PluginLibrary> library);
+
+    // Any thread: queue a batch under the overflow policy.
+    void enqueue(const BatchRef &batch);
+    SinkQueue &queue() { return queue_; }
+
+protected:
+    void before_stop() override;
+
+private:
+    void drain();
+    // Hands inflight_ to the plugin; false when the sink asked for a retry.
+    bool deliver();
+    void schedule_retry();
+
+    SinkQueue queue_;
+    std::vector<BatchRef> inflight_;          // strand only
+    std::vector<sonde_record_group> groups_;  // strand only
+    boost::asio::steady_timer retry_timer_;
+    std::chrono::milliseconds retry_delay_{100};
+    bool retry_pending_ = false;
+};
+
+}  // namespace sonde::core

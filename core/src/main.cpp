@@ -1,0 +1,220 @@
+// sonde command line: run, check-config, plugins, --version.
+#include "agent.hpp"
+#include "config.hpp"
+#include "plugin_library.hpp"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+using namespace sonde::core;
+
+namespace {
+
+const char *usage = R"(usage:
+  sonde run [--config-dir DIR] [--plugin-dir DIR]...
+  sonde check-config [--config-dir DIR] [--plugin-dir DIR]...
+  sonde plugins [--plugin-dir DIR]... [--describe NAME]
+  sonde --version
+
+Defaults: in a build tree, the build's plugins/ and the source tree's conf.d/;
+installed, )" SONDE_INSTALL_PLUGIN_DIR R"( beside the binary's prefix and )" SONDE_INSTALL_CONF_DIR R"(.
+)";
+
+struct Options {
+    std::string command;
+    fs::path config_dir;
+    std::vector<fs::path> plugin_dirs;
+    std::string describe;
+};
+
+fs::path executable_dir() {
+    std::error_code ec;
+    fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    return ec ? fs::current_path() : exe.parent_path();
+}
+
+// A build tree has plugins/ beside the binary; an installed layout keeps
+// them under <prefix>/lib/.../sonde/plugins.
+void apply_defaults(Options &o) {
+    fs::path here = executable_dir();
+    bool build_tree = fs::is_directory(here / "plugins") && fs::exists(here / "CMakeCache.txt");
+    if (o.plugin_dirs.empty())
+        o.plugin_dirs.push_back(build_tree ? here / "plugins" : here.parent_path() / SONDE_INSTALL_PLUGIN_DIR);
+    if (o.config_dir.empty()) o.config_dir = build_tree ? fs::path(SONDE_SOURCE_CONF_DIR) : fs::path(SONDE_INSTALL_CONF_DIR);
+}
+
+bool parse(int argc, char **argv, Options &o) {
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty()) return false;
+    o.command = args[0];
+    for (std::size_t i = 1; i < args.size(); ++i) {
+        auto value = [&](fs::path &out) {
+            if (i + 1 >= args.size()) return false;
+            out = args[++i];
+            return true;
+        };
+        fs::path p;
+        if (args[i] == "--config-dir" && value(p)) o.config_dir = p;
+        else if (args[i] == "--plugin-dir" && value(p)) o.plugin_dirs.push_back(p);
+        else if (args[i] == "--describe" && value(p)) o.describe = p.string();
+        else {
+            std::fprintf(stderr, "sonde: unknown or incomplete argument '%s'\n", args[i].c_str());
+            return false;
+        }
+    }
+    apply_defaults(o);
+    return true;
+}
+
+std::shared_ptr<spdlog::logger> make_logger(const std::string &level) {
+    auto logger = spdlog::stderr_color_mt("sonde");
+    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e%z %^%l%$ %v");
+    logger->set_level(spdlog::level::from_str(level));
+    return logger;
+}
+
+PluginRegistry scan_plugins(const Options &o, spdlog::logger *log) {
+    PluginRegistry registry;
+    registry.scan(o.plugin_dirs);
+    if (log)
+        for (const auto &c : registry.candidates())
+            if (!c.library) log->warn("plugin {} refused: {}", c.path.string(), c.refusal);
+    return registry;
+}
+
+ConfigLoad load_or_report(const Options &o) {
+    ConfigLoad load = load_config_dir(o.config_dir);
+    for (const auto &e : load.errors) std::fprintf(stderr, "%s\n", e.format().c_str());
+    return load;
+}
+
+int run(const Options &o) {
+    ConfigLoad load = load_or_report(o);
+    if (!load.ok()) return 1;
+    auto logger = make_logger(load.config.log_level);
+    PluginRegistry registry = scan_plugins(o, logger.get());
+    Agent agent(load.config, registry, logger);
+    std::size_t sinks = 0;
+    for (const auto *list : {&load.config.sinks, &load.config.inputs}) {
+        for (const InstanceConfig &instance : *list) {
+            if (!instance.enabled) continue;
+            std::string error;
+            if (!agent.add(instance, error)) logger->error("{}", error);
+            else if (instance.role == InstanceRole::sink) ++sinks;
+        }
+    }
+    if (sinks == 0) logger->warn("no sink is running: records go nowhere");
+    logger->info("sonde {} running with config {} and plugins from {}", SONDE_VERSION, o.config_dir.string(),
+                 o.plugin_dirs.front().string());
+    return agent.run();
+}
+
+int check_config(const Options &o) {
+    ConfigLoad load = load_or_report(o);
+    if (!load.ok()) return 1;
+    PluginRegistry registry = scan_plugins(o, nullptr);
+    auto logger = make_logger("off");
+    Agent agent(load.config, registry, logger);
+    int errors = 0;
+    for (const auto *list : {&load.config.inputs, &load.config.sinks}) {
+        for (const InstanceConfig &instance : *list) {
+            std::string error;
+            if (instance.enabled && !agent.create(instance, error)) {
+                std::fprintf(stderr, "%s\n", error.c_str());
+                ++errors;
+            }
+        }
+    }
+    if (errors) return 1;
+    std::printf("%s: OK (%zu files, %zu inputs, %zu sinks)\n", o.config_dir.c_str(), load.files.size(),
+                load.config.inputs.size(), load.config.sinks.size());
+    return 0;
+}
+
+const char *metric_kind_name(std::uint32_t kind) {
+    switch (kind) {
+        case SONDE_METRIC_GAUGE: return "gauge";
+        case SONDE_METRIC_COUNTER: return "counter";
+        case SONDE_METRIC_HISTOGRAM: return "histogram";
+        default: return "?";
+    }
+}
+
+int describe(const Options &o, const PluginRegistry &registry) {
+    auto library = registry.find(o.describe);
+    if (!library) {
+        std::fprintf(stderr, "sonde: no loadable plugin named '%s'\n", o.describe.c_str());
+        return 1;
+    }
+    std::printf("%s %s (%s): %s\n", library->name().c_str(), library->descriptor().version,
+                library->is_sink() ? "sink" : "input", library->descriptor().description);
+    if (library->is_sink()) return 0;
+    InstanceConfig config;
+    config.name = config.plugin = o.describe;
+    config.interval_ns = AgentConfig{}.interval_ns;
+    Agent agent(AgentConfig{}, registry, make_logger("off"));
+    std::string error;
+    auto instance = std::dynamic_pointer_cast<InputInstance>(agent.create(config, error));
+    if (!instance) {
+        std::fprintf(stderr, "%s\n", error.c_str());
+        return 1;
+    }
+    for (const RecordDeclaration *d : instance->declarations()) {
+        std::string attributes;
+        for (const auto &k : d->attribute_keys) attributes += (attributes.empty() ? "" : ",") + k;
+        std::printf("  %-6s %-44s %-9s %-14s [%s] %s\n", d->is_metric() ? "metric" : "event", d->name.c_str(),
+                    d->is_metric() ? metric_kind_name(d->info.metric_kind) : "-",
+                    d->unit.empty() ? "-" : d->unit.c_str(), attributes.c_str(), d->description.c_str());
+    }
+    return 0;
+}
+
+int plugins(const Options &o) {
+    PluginRegistry registry = scan_plugins(o, nullptr);
+    if (!o.describe.empty()) return describe(o, registry);
+    std::printf("%-12s %-6s %-8s %-5s %-9s %s\n", "NAME", "KIND", "VERSION", "ABI", "STATUS", "PATH");
+    for (const auto &c : registry.candidates()) {
+        if (c.library) {
+            const auto &d = c.library->descriptor();
+            std::printf("%-12s %-6s %-8s %u.%-3u %-9s %s\n", d.name, c.library->is_sink() ? "sink" : "input",
+                        d.version, d.abi_major, d.abi_minor, "loadable", c.path.c_str());
+        } else {
+            std::printf("%-12s %-6s %-8s %-5s %-9s %s: %s\n", "-", "-", "-", "-", "refused", c.path.c_str(),
+                        c.refusal.c_str());
+        }
+    }
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    std::signal(SIGPIPE, SIG_IGN);  // a closed stdout is an error to report, not a reason to die
+    if (argc == 2 && std::string(argv[1]) == "--version") {
+        std::printf("sonde %s (plugin ABI %d.%d)\n", SONDE_VERSION, SONDE_ABI_MAJOR, SONDE_ABI_MINOR);
+        return 0;
+    }
+    Options options;
+    if (!parse(argc, argv, options)) {
+        std::fputs(usage, argc == 2 && std::string(argv[1]) == "--help" ? stdout : stderr);
+        return argc == 2 && std::string(argv[1]) == "--help" ? 0 : 2;
+    }
+    try {
+        if (options.command == "run") return run(options);
+        if (options.command == "check-config") return check_config(options);
+        if (options.command == "plugins") return plugins(options);
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "sonde: %s\n", e.what());
+        return 1;
+    }
+    std::fputs(usage, stderr);
+    return 2;
+}

@@ -1,0 +1,119 @@
+#include "plugin_library.hpp"
+
+#include <boost/dll/shared_library.hpp>
+
+#include <dlfcn.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace sonde::core {
+
+PluginLibrary::PluginLibrary(std::filesystem::path path, std::unique_ptr<boost::dll::shared_library> library,
+                             const sonde_plugin_descriptor *descriptor)
+    : path_(std::move(path)), library_(std::move(library)), descriptor_(descriptor) {}
+
+PluginLibrary::~PluginLibrary() = default;
+
+namespace {
+
+std::string version_text(std::uint32_t major, std::uint32_t minor) {
+    return std::to_string(major) + "." + std::to_string(minor);
+}
+
+const std::string host_version = version_text(SONDE_ABI_MAJOR, SONDE_ABI_MINOR);
+
+// Returns the refusal reason for an ABI version, or "" when acceptable.
+std::string check_version(std::uint32_t major, std::uint32_t minor) {
+    if (major != SONDE_ABI_MAJOR)
+        return "built for plugin ABI " + version_text(major, minor) + ", this sonde speaks " + host_version;
+    if (minor > SONDE_ABI_MINOR)
+        return "needs plugin ABI " + version_text(major, minor) + ", newer than this sonde's " + host_version;
+    return "";
+}
+
+std::string check_descriptor(const sonde_plugin_descriptor *d) {
+    if (!d) return "entry point returned no descriptor";
+    if (d->struct_size < sizeof(sonde_plugin_descriptor)) return "descriptor is truncated";
+    if (auto version = check_version(d->abi_major, d->abi_minor); !version.empty()) return version;
+    if (d->kind != SONDE_PLUGIN_INPUT && d->kind != SONDE_PLUGIN_SINK) return "descriptor has an unknown kind";
+    if (!d->name || !*d->name) return "descriptor has no name";
+    if (!d->version) return "descriptor has no version";
+    const sonde_plugin_ops *ops = d->ops;
+    if (!ops || ops->struct_size < offsetof(sonde_plugin_ops, consume)) return "descriptor has no ops table";
+    if (!ops->create || !ops->start || !ops->stop || !ops->destroy) return "ops table lacks a required function";
+    bool has_consume = ops->struct_size >= offsetof(sonde_plugin_ops, flush) && ops->consume;
+    if (d->kind == SONDE_PLUGIN_SINK && !has_consume) return "sink has no consume function";
+    return "";
+}
+
+}  // namespace
+
+PluginCandidate load_plugin(const std::filesystem::path &path) {
+    PluginCandidate out{path, nullptr, ""};
+    auto library = std::make_unique<boost::dll::shared_library>();
+    boost::dll::fs::error_code ec;
+    library->load(path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
+    if (ec) {
+        const char *why = dlerror();
+        out.refusal = "cannot load: " + (why ? std::string(why) : ec.message());
+        return out;
+    }
+    // The data symbol tells the ABI without running plugin code.
+    if (library->has(SONDE_ABI_SYMBOL)) {
+        const auto &abi = library->get<const sonde_abi_version>(SONDE_ABI_SYMBOL);
+        if (auto reason = check_version(abi.abi_major, abi.abi_minor); !reason.empty()) {
+            out.refusal = reason;
+            return out;
+        }
+    }
+    if (!library->has(SONDE_ENTRY_SYMBOL)) {
+        out.refusal = std::string("no entry symbol ") + SONDE_ENTRY_SYMBOL + " (not a sonde plugin of ABI " +
+                      std::to_string(SONDE_ABI_MAJOR) + ")";
+        return out;
+    }
+    auto entry = library->get<const sonde_plugin_descriptor *()>(SONDE_ENTRY_SYMBOL);
+    const sonde_plugin_descriptor *descriptor = entry();
+    if (auto reason = check_descriptor(descriptor); !reason.empty()) {
+        out.refusal = reason;
+        return out;
+    }
+    out.library = std::make_shared<PluginLibrary>(path, std::move(library), descriptor);
+    return out;
+}
+
+void PluginRegistry::scan(const std::vector<std::filesystem::path> &dirs) {
+    for (const auto &dir : dirs) {
+        std::vector<std::filesystem::path> files;
+        std::error_code ec;
+        for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+            if (it->path().extension() == ".so") files.push_back(it->path());
+        std::sort(files.begin(), files.end());
+        for (const auto &file : files) {
+            PluginCandidate candidate = load_plugin(file);
+            if (candidate.library) {
+                if (auto existing = find(candidate.library->name())) {
+                    candidate.refusal = "duplicate plugin name '" + candidate.library->name() +
+                                        "' (already loaded from " + existing->path().string() + ")";
+                    candidate.library.reset();
+                }
+            }
+            candidates_.push_back(std::move(candidate));
+        }
+    }
+}
+
+std::shared_ptr<PluginLibrary> PluginRegistry::find(const std::string &name) const {
+    for (const auto &c : candidates_)
+        if (c.library && c.library->name() == name) return c.library;
+    return nullptr;
+}
+
+std::vector<std::string> PluginRegistry::names() const {
+    std::vector<std::string> out;
+    for (const auto &c : candidates_)
+        if (c.library) out.push_back(c.library->name());
+    return out;
+}
+
+}  // namespace sonde::core

@@ -1,0 +1,139 @@
+#include "router.hpp"
+
+#include <fnmatch.h>
+
+#include <algorithm>
+#include <map>
+
+namespace sonde::core {
+
+bool glob_any(const std::vector<std::string> &globs, const std::string &name) {
+    return std::any_of(globs.begin(), globs.end(),
+                       [&](const std::string &g) { return fnmatch(g.c_str(), name.c_str(), 0) == 0; });
+}
+
+RouteMap RouteMap::compile(const std::vector<RoutedInput> &inputs, const std::vector<Subscription> &sinks) {
+    RouteMap map;
+    // Name filters are resolved once per distinct record name and sink.
+    std::map<std::string, std::vector<bool>> name_accepted;
+    auto accepts_name = [&](const std::string &name) -> const std::vector<bool> & {
+        auto [it, fresh] = name_accepted.try_emplace(name);
+        if (fresh)
+            for (const Subscription &s : sinks)
+                it->second.push_back((s.match.empty() || glob_any(s.match, name)) && !glob_any(s.exclude, name));
+        return it->second;
+    };
+    for (const RoutedInput &input : inputs) {
+        if (map.routes_.size() <= input.slot) {
+            map.routes_.resize(input.slot + 1);
+            map.per_input_.resize(input.slot + 1);
+        }
+        std::vector<bool> input_accepted;
+        for (const Subscription &s : sinks) input_accepted.push_back(s.inputs.empty() || glob_any(s.inputs, input.name));
+        auto &routes = map.routes_[input.slot];
+        routes.resize(input.declarations.size());
+        for (std::size_t id = 0; id < input.declarations.size(); ++id) {
+            const RecordDeclaration &d = *input.declarations[id];
+            const auto &named = accepts_name(d.name);
+            for (std::uint16_t s = 0; s < sinks.size(); ++s) {
+                bool kind = d.is_metric() ? sinks[s].metrics : sinks[s].events;
+                if (!kind || !input_accepted[s] || !named[s]) continue;
+                routes[id].push_back(s);
+                auto &all = map.per_input_[input.slot];
+                if (std::find(all.begin(), all.end(), s) == all.end()) all.push_back(s);
+            }
+        }
+    }
+    return map;
+}
+
+const char *to_string(DropReason reason) {
+    switch (reason) {
+        case DropReason::queue_full: return "queue_full";
+        case DropReason::sink_error: return "sink_error";
+        case DropReason::shutdown: return "shutdown";
+        default: return "unknown";
+    }
+}
+
+SinkQueue::PushResult SinkQueue::push(BatchRef batch, bool may_wait) {
+    PushResult result;
+    const std::size_t n = batch->size();
+    std::unique_lock lock(mutex_);
+    if (records_ + n > capacity_ && !closed_) {
+        switch (policy_) {
+            case OverflowPolicy::drop_newest:
+                result.dropped = n;
+                return result;
+            case OverflowPolicy::drop_oldest:
+                while (records_ + n > capacity_ && !batches_.empty()) {
+                    records_ -= batches_.front()->size();
+                    result.dropped += batches_.front()->size();
+                    batches_.pop_front();
+                }
+                break;
+            case OverflowPolicy::block:
+                // On an io thread waiting would stall the consumer itself; the
+                // input is throttled instead (see Agent), and this batch kept.
+                if (may_wait) room_.wait(lock, [&] { return closed_ || records_ + n <= capacity_ || records_ == 0; });
+                break;
+        }
+    }
+    records_ += n;
+    batches_.push_back(std::move(batch));
+    if (!drain_scheduled_) drain_scheduled_ = result.schedule_drain = true;
+    return result;
+}
+
+bool SinkQueue::take(std::vector<BatchRef> &out, std::size_t max_records) {
+    std::lock_guard lock(mutex_);
+    if (batches_.empty()) {
+        drain_scheduled_ = false;
+        return false;
+    }
+    std::size_t taken = 0;
+    while (!batches_.empty() && (taken == 0 || taken + batches_.front()->size() <= max_records)) {
+        taken += batches_.front()->size();
+        out.push_back(std::move(batches_.front()));
+        batches_.pop_front();
+    }
+    records_ -= taken;
+    room_.notify_all();
+    return true;
+}
+
+void SinkQueue::put_back(std::vector<BatchRef> &batches) {
+    std::lock_guard lock(mutex_);
+    for (auto it = batches.rbegin(); it != batches.rend(); ++it) {
+        records_ += (*it)->size();
+        batches_.push_front(std::move(*it));
+    }
+    batches.clear();
+}
+
+std::size_t SinkQueue::clear() {
+    std::lock_guard lock(mutex_);
+    std::size_t dropped = records_;
+    batches_.clear();
+    records_ = 0;
+    room_.notify_all();
+    return dropped;
+}
+
+void SinkQueue::close() {
+    std::lock_guard lock(mutex_);
+    closed_ = true;
+    room_.notify_all();
+}
+
+std::size_t SinkQueue::queued_records() const {
+    std::lock_guard lock(mutex_);
+    return records_;
+}
+
+bool SinkQueue::idle() const {
+    std::lock_guard lock(mutex_);
+    return batches_.empty() && !drain_scheduled_;
+}
+
+}  // namespace sonde::core
