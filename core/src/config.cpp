@@ -36,7 +36,8 @@ SourceLocation location_of(const toml::node &node, const std::string &fallback_f
 struct MergedNode {
     const toml::node *leaf = nullptr;  // set for non-table values
     std::map<std::string, MergedNode> table;
-    SourceLocation where;
+    SourceLocation where;      // the value (or table header)
+    SourceLocation key_where;  // the key naming it
     bool is_table() const { return leaf == nullptr; }
 };
 
@@ -54,6 +55,7 @@ void merge_into(MergedNode &target, const toml::table &source, const std::string
             slot.leaf = &node;
             slot.where = location_of(node, file);
         }
+        slot.key_where = {file, key.source().begin.line, key.source().begin.column};
     }
 }
 
@@ -194,7 +196,7 @@ private:
                         a.log_level = *s;
                 }
             } else {
-                error(v.where, path + ": unknown key");
+                error(v.key_where, path + ": unknown key");
             }
         }
     }
@@ -263,7 +265,7 @@ private:
 
     // Converts a plugin-owned value to JSON, remembering where each key is.
     nlohmann::json plugin_value(const MergedNode &v, const std::string &key_path, InstanceConfig &inst) {
-        inst.key_locations[key_path] = v.where;
+        inst.key_locations[key_path] = v.key_where;
         if (!v.is_table()) return to_json(*v.leaf);
         nlohmann::json out = nlohmann::json::object();
         for (const auto &[k, child] : v.table) out[k] = plugin_value(child, key_path + "." + k, inst);

@@ -163,7 +163,7 @@ public:
     // Throws ConfigError for the first key that was never read.
     void finish() const {
         for (const auto &[key, value] : json_.items())
-            if (!read_.count(key)) throw ConfigError(path(key), "unknown key '" + path(key) + "'");
+            if (!read_.count(key)) throw ConfigError(path(key), "unknown key");
     }
 
 private:

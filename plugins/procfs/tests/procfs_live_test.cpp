@@ -1,0 +1,59 @@
+// The parsers on this machine's live files, cross-checked against sysinfo(2).
+#include "../procfs_parsers.hpp"
+
+#include <doctest/doctest.h>
+
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+using namespace sonde::procfs;
+
+namespace {
+std::string slurp(const char *path) {
+    std::ifstream in(path);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+}  // namespace
+
+TEST_CASE("live meminfo agrees with sysinfo(2)") {
+    struct sysinfo si {};
+    REQUIRE(sysinfo(&si) == 0);
+    MemInfo m;
+    REQUIRE_FALSE(parse_meminfo(slurp("/proc/meminfo"), m));
+    const double unit = si.mem_unit;
+    CHECK(static_cast<double>(*m.find("MemTotal")) == doctest::Approx(si.totalram * unit).epsilon(0.001));
+    CHECK(static_cast<double>(*m.find("SwapTotal")) == doctest::Approx(si.totalswap * unit).epsilon(0.001));
+    // Free memory moves; allow 5% of total.
+    CHECK(std::abs(static_cast<double>(*m.find("MemFree")) - si.freeram * unit) < 0.05 * si.totalram * unit);
+}
+
+TEST_CASE("live loadavg agrees with sysinfo(2)") {
+    struct sysinfo si {};
+    REQUIRE(sysinfo(&si) == 0);
+    LoadAvg l;
+    REQUIRE_FALSE(parse_loadavg(slurp("/proc/loadavg"), l));
+    CHECK(l.one == doctest::Approx(si.loads[0] / 65536.0).epsilon(0.2));
+    CHECK(l.total > 0);
+}
+
+TEST_CASE("live stat has one line per online CPU and a total") {
+    ProcStat s;
+    REQUIRE_FALSE(parse_stat(slurp("/proc/stat"), static_cast<double>(sysconf(_SC_CLK_TCK)), s));
+    CHECK(s.cpus.size() == static_cast<std::size_t>(sysconf(_SC_NPROCESSORS_ONLN)) + 1);
+    struct sysinfo si {};
+    REQUIRE(sysinfo(&si) == 0);
+    // Idle plus busy time of all CPUs cannot exceed uptime times CPU count.
+    double total = 0;
+    for (double v : s.cpus[0].seconds) total += v;
+    CHECK(total <= (si.uptime + 2) * static_cast<double>(s.cpus.size() - 1));
+}
+
+TEST_CASE("live diskstats parses") {
+    std::vector<DiskStats> d;
+    CHECK_FALSE(parse_diskstats(slurp("/proc/diskstats"), d));
+}

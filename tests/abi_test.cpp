@@ -1,0 +1,127 @@
+#include "agent.hpp"
+#include "plugin_library.hpp"
+
+#include <doctest/doctest.h>
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+
+#include <fstream>
+#include <future>
+#include <thread>
+
+using namespace sonde::core;
+
+namespace {
+
+const std::string dir = ABI_PLUGIN_DIR;
+
+std::string refusal_of(const PluginRegistry &r, const std::string &file) {
+    for (const auto &c : r.candidates())
+        if (c.path.filename() == file) return c.library ? "loaded" : c.refusal;
+    return "not found";
+}
+
+std::shared_ptr<spdlog::logger> quiet_logger() {
+    return std::make_shared<spdlog::logger>("test", std::make_shared<spdlog::sinks::null_sink_mt>());
+}
+
+InstanceConfig instance(InstanceRole role, const std::string &name, const std::string &plugin) {
+    InstanceConfig c;
+    c.role = role;
+    c.name = name;
+    c.plugin = plugin;
+    c.interval_ns = 20'000'000;
+    c.queue_capacity = 1000;
+    c.location = {"test.toml", 1, 1};
+    return c;
+}
+
+}  // namespace
+
+TEST_CASE("each bad plugin is refused with its one-line reason, good ones load beside them") {
+    PluginRegistry r;
+    r.scan({dir});
+    CHECK(refusal_of(r, "wrong_major.so") == "built for plugin ABI 2.0, this sonde speaks 1.0");
+    CHECK(refusal_of(r, "wrong_major_entry_v1.so") == "built for plugin ABI 2.0, this sonde speaks 1.0");
+    CHECK(refusal_of(r, "newer_minor.so") == "needs plugin ABI 1.99, newer than this sonde's 1.0");
+    CHECK(refusal_of(r, "no_entry.so") == "no entry symbol sonde_plugin_entry_v1 (not a sonde plugin of ABI 1)");
+    // counting.so sorts first, so the second copy of the name is the refused one.
+    CHECK(refusal_of(r, "counting.so") == "loaded");
+    CHECK(refusal_of(r, "counting_again.so") ==
+          "duplicate plugin name 'counting' (already loaded from " + dir + "/counting.so)");
+    CHECK(refusal_of(r, "raw_ok.so") == "loaded");
+    CHECK(refusal_of(r, "create_throws.so") == "loaded");  // refused only when an instance is created
+    CHECK(r.find("counting")->descriptor().version == std::string("1.2.3"));
+}
+
+TEST_CASE("a file that is not a shared object is refused, not fatal") {
+    namespace fs = std::filesystem;
+    fs::path tmp = fs::temp_directory_path() / ("sonde-abi-" + std::to_string(getpid()));
+    fs::create_directories(tmp);
+    std::ofstream(tmp / "garbage.so") << "not an ELF file";
+    PluginRegistry r;
+    r.scan({tmp});
+    CHECK(refusal_of(r, "garbage.so").rfind("cannot load: ", 0) == 0);
+    fs::remove_all(tmp);
+}
+
+TEST_CASE("create that throws is refused with its message; the good input runs beside it") {
+    PluginRegistry r;
+    r.scan({dir});
+    Agent agent(AgentConfig{}, r, quiet_logger());
+    std::string error;
+    CHECK_FALSE(agent.add(instance(InstanceRole::input, "bad", "create_throws"), error));
+    CHECK(error == "test.toml:1:1: inputs.bad: create failed: cannot initialise the frobnicator");
+    CHECK_FALSE(agent.add(instance(InstanceRole::input, "ghost", "no_such_plugin"), error));
+    CHECK(error.find("inputs.ghost: no plugin named 'no_such_plugin' (available: ") != std::string::npos);
+    CHECK_FALSE(agent.add(instance(InstanceRole::sink, "wrong", "counting"), error));
+    CHECK(error == "test.toml:1:1: sinks.wrong: plugin 'counting' is an input, not a sink");
+
+    REQUIRE(agent.add(instance(InstanceRole::sink, "discard", "discard"), error));
+    REQUIRE(agent.add(instance(InstanceRole::input, "counting", "counting"), error));
+    std::thread stopper([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        agent.request_shutdown();
+    });
+    CHECK(agent.run() == 0);
+    stopper.join();
+    std::string summary = agent.summary();
+    INFO(summary);
+    // ~15 ticks of one metric point and one event each, all delivered.
+    CHECK(summary.find("inputs.counting emitted=") != std::string::npos);
+    CHECK(summary.find("sinks.discard delivered=0") == std::string::npos);
+    CHECK(summary.find("dropped=0 errors=0") != std::string::npos);
+}
+
+TEST_CASE("a plugin's config error points at the key's location") {
+    PluginRegistry r;
+    r.scan({dir});
+    Agent agent(AgentConfig{}, r, quiet_logger());
+    InstanceConfig c = instance(InstanceRole::input, "counting", "counting");
+    c.plugin_config = {{"colour", "blue"}};
+    c.key_locations["colour"] = {"conf.d/30-test.toml", 7, 1};
+    std::string error;
+    CHECK_FALSE(agent.add(c, error));
+    CHECK(error == "conf.d/30-test.toml:7:1: inputs.counting.colour: unknown key");
+}
+
+TEST_CASE("instances start and stop while the agent runs") {
+    PluginRegistry r;
+    r.scan({dir});
+    Agent agent(AgentConfig{}, r, quiet_logger());
+    std::string error;
+    REQUIRE(agent.add(instance(InstanceRole::sink, "discard", "discard"), error));
+    std::thread control([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        REQUIRE(agent.add(instance(InstanceRole::input, "late", "counting"), error));
+        std::this_thread::sleep_for(std::chrono::milliseconds(150));
+        std::promise<void> removed;
+        agent.remove("late", [&] { removed.set_value(); });
+        removed.get_future().wait();
+        agent.request_shutdown();
+    });
+    CHECK(agent.run() == 0);
+    control.join();
+    CHECK(agent.summary().find("inputs.late") == std::string::npos);  // gone
+    CHECK(agent.summary().find("sinks.discard delivered=0") == std::string::npos);
+}

@@ -1,0 +1,209 @@
+// The real sonde binary with a temporary conf.d: its stdout is parsed as
+// JSON lines and checked against the schema and against the kernel.
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/sysinfo.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Process {
+    pid_t pid = -1;
+    int out = -1, err = -1;
+    std::string stdout_text, stderr_text;
+    int exit_status = -1;
+
+    explicit Process(std::vector<std::string> args) {
+        int o[2], e[2];
+        REQUIRE(pipe(o) == 0);
+        REQUIRE(pipe(e) == 0);
+        pid = fork();
+        REQUIRE(pid >= 0);
+        if (pid == 0) {
+            dup2(o[1], 1);
+            dup2(e[1], 2);
+            close(o[0]);
+            close(e[0]);
+            std::vector<char *> argv;
+            for (auto &a : args) argv.push_back(a.data());
+            argv.push_back(nullptr);
+            execv(argv[0], argv.data());
+            _exit(127);
+        }
+        close(o[1]);
+        close(e[1]);
+        out = o[0];
+        err = e[0];
+    }
+
+    // Reads both pipes until `done(stdout_text)` or the timeout.
+    template <typename Done>
+    void read_until(Done done, std::chrono::milliseconds timeout) {
+        auto deadline = std::chrono::steady_clock::now() + timeout;
+        while (!done(stdout_text) && std::chrono::steady_clock::now() < deadline) {
+            pollfd fds[2] = {{out, POLLIN, 0}, {err, POLLIN, 0}};
+            if (poll(fds, 2, 50) <= 0) continue;
+            if (!pump(fds[0], out, stdout_text) && !pump(fds[1], err, stderr_text)) break;
+        }
+    }
+    static bool pump(const pollfd &p, int fd, std::string &into) {
+        if (!(p.revents & (POLLIN | POLLHUP))) return true;
+        char buf[65536];
+        ssize_t n = read(fd, buf, sizeof buf);
+        if (n > 0) into.append(buf, static_cast<std::size_t>(n));
+        return n > 0;
+    }
+    int wait() {
+        read_until([](const std::string &) { return false; }, std::chrono::milliseconds(0));
+        int status = 0;
+        // Drain the rest, then reap.
+        for (auto *p : {&out, &err}) {
+            char buf[65536];
+            ssize_t n;
+            while ((n = read(*p, buf, sizeof buf)) > 0) (p == &out ? stdout_text : stderr_text).append(buf, n);
+        }
+        waitpid(pid, &status, 0);
+        close(out);
+        close(err);
+        exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        return exit_status;
+    }
+};
+
+struct TempDir {
+    fs::path path = fs::temp_directory_path() / ("sonde-e2e-" + std::to_string(getpid()) + "-" +
+                                                 std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+    TempDir() { fs::create_directories(path); }
+    ~TempDir() { fs::remove_all(path); }
+    void write(const std::string &name, const std::string &text) const { std::ofstream(path / name) << text; }
+};
+
+std::vector<std::string> sonde(std::vector<std::string> args) {
+    args.insert(args.begin(), SONDE_BINARY);
+    return args;
+}
+
+std::vector<nlohmann::json> json_lines(const std::string &text) {
+    std::vector<nlohmann::json> out;
+    std::size_t start = 0, end;
+    while ((end = text.find('\n', start)) != std::string::npos) {
+        out.push_back(nlohmann::json::parse(text.substr(start, end - start)));
+        start = end + 1;
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("sonde run: JSON lines of procfs and net on stdout; SIGTERM flushes and exits 0") {
+    TempDir conf;
+    conf.write("10-agent.toml", "[agent]\ninterval = \"200ms\"\nshutdown_timeout = \"2s\"\n");
+    conf.write("20-inputs.toml", "[inputs.procfs]\n[inputs.net]\n");
+    conf.write("90-stdout.toml", "[sinks.stdout]\n");
+    Process p(sonde({"run", "--config-dir", conf.path, "--plugin-dir", SONDE_PLUGIN_DIR}));
+    // At least two timer-driven cycles after the one at start, with net's output too.
+    auto cycles = [](const std::string &s) {
+        std::size_t n = 0;
+        for (std::size_t at = 0; (at = s.find("system.cpu.load_average.1m", at)) != std::string::npos; ++at) ++n;
+        return n;
+    };
+    p.read_until([&](const std::string &s) { return cycles(s) >= 3 && s.find("\"input\":\"net\"") != std::string::npos; },
+                 std::chrono::seconds(10));
+    CHECK(cycles(p.stdout_text) >= 3);
+    kill(p.pid, SIGTERM);
+    REQUIRE(p.wait() == 0);
+    INFO(p.stderr_text);
+    CHECK(p.stderr_text.find("shutdown summary: inputs.net emitted=") != std::string::npos);
+    CHECK(p.stderr_text.find("sinks.stdout delivered=") != std::string::npos);
+
+    std::vector<nlohmann::json> records = json_lines(p.stdout_text);
+    REQUIRE(records.size() > 100);
+    std::map<std::string, nlohmann::json> last;
+    for (const auto &r : records) {
+        // Fixed field order of the documented schema.
+        std::vector<std::string> keys;
+        for (auto it = r.begin(); it != r.end(); ++it) keys.push_back(it.key());
+        REQUIRE(r.at("record") == "metric");
+        CHECK(r.at("time").get<std::string>().size() == 30);  // 2026-11-21T23:10:16.637407839Z
+        CHECK(r.contains("attributes"));
+        CHECK(r.contains("value"));
+        CHECK((r.at("kind") == "gauge" || r.at("kind") == "counter"));
+        CHECK(r.contains("start_time") == (r.at("kind") == "counter"));
+        last[r.at("name").get<std::string>()] = r;
+    }
+    // Exact order, checked on the raw text of one counter line.
+    std::string first_line = p.stdout_text.substr(0, p.stdout_text.find('\n'));
+    std::vector<std::string> order{"\"record\"", "\"time\"", "\"input\"", "\"name\"", "\"kind\"", "\"unit\"", "\"attributes\""};
+    std::size_t at = 0;
+    for (const auto &k : order) {
+        std::size_t found = first_line.find(k, at);
+        CHECK_MESSAGE(found != std::string::npos, k);
+        at = found;
+    }
+    for (const char *name : {"system.cpu.time", "system.memory.usage", "system.memory.limit", "system.cpu.load_average.1m",
+                             "system.network.io", "system.network.connections", "system.network.tcp.segments"})
+        CHECK_MESSAGE(last.count(name), name);
+
+    struct sysinfo si {};
+    REQUIRE(sysinfo(&si) == 0);
+    CHECK(last["system.memory.limit"]["value"].get<double>() ==
+          doctest::Approx(static_cast<double>(si.totalram) * si.mem_unit).epsilon(0.001));
+    CHECK(last["system.memory.limit"]["unit"] == "By");
+}
+
+TEST_CASE("check-config: every error as file:line:column, exit 1; a good dir exits 0") {
+    TempDir conf;
+    conf.write("10-agent.toml", "[agent]\nthreads = \"two\"\n");
+    conf.write("20-in.toml", "[inputs.procfs]\ncolour = \"blue\"\n");
+    Process bad(sonde({"check-config", "--config-dir", conf.path, "--plugin-dir", SONDE_PLUGIN_DIR}));
+    CHECK(bad.wait() == 1);
+    CHECK(bad.stderr_text.find((conf.path / "10-agent.toml").string() +
+                               ":2:11: agent.threads: expected an integer, got a string") != std::string::npos);
+
+    conf.write("10-agent.toml", "[agent]\nthreads = 2\n");
+    Process plugin_error(sonde({"check-config", "--config-dir", conf.path, "--plugin-dir", SONDE_PLUGIN_DIR}));
+    CHECK(plugin_error.wait() == 1);
+    CHECK(plugin_error.stderr_text ==
+          (conf.path / "20-in.toml").string() + ":2:1: inputs.procfs.colour: unknown key\n");
+
+    conf.write("20-in.toml", "[inputs.procfs]\ndisks = false\n");
+    Process good(sonde({"check-config", "--config-dir", conf.path, "--plugin-dir", SONDE_PLUGIN_DIR}));
+    CHECK(good.wait() == 0);
+}
+
+TEST_CASE("the shipped conf.d is valid") {
+    Process p(sonde({"check-config", "--config-dir", std::string(SONDE_SOURCE_DIR) + "/conf.d", "--plugin-dir",
+                     SONDE_PLUGIN_DIR}));
+    INFO(p.stderr_text);
+    CHECK(p.wait() == 0);
+}
+
+TEST_CASE("sonde plugins lists every object with kind, versions and status; --describe lists records") {
+    Process list(sonde({"plugins", "--plugin-dir", SONDE_PLUGIN_DIR}));
+    REQUIRE(list.wait() == 0);
+    for (const char *row : {"procfs       input  0.1.0    1.0   loadable", "net          input  0.1.0    1.0   loadable",
+                            "stdout       sink   0.1.0    1.0   loadable"})
+        CHECK_MESSAGE(list.stdout_text.find(row) != std::string::npos, row);
+
+    Process describe(sonde({"plugins", "--plugin-dir", SONDE_PLUGIN_DIR, "--describe", "procfs"}));
+    REQUIRE(describe.wait() == 0);
+    CHECK(describe.stdout_text.find("system.cpu.time") != std::string::npos);
+    CHECK(describe.stdout_text.find("[cpu,state]") != std::string::npos);
+
+    Process version(sonde({"--version"}));
+    REQUIRE(version.wait() == 0);
+    CHECK(version.stdout_text.rfind("sonde ", 0) == 0);
+}
