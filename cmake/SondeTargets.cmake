@@ -21,7 +21,9 @@ function(sonde_add_plugin name)
     PREFIX "" OUTPUT_NAME "${name}"
     CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON
     LIBRARY_OUTPUT_DIRECTORY ${SONDE_BUILD_PLUGIN_DIR})
-  target_link_options(sonde_${name} PRIVATE -Wl,--no-undefined)
+  target_link_options(sonde_${name} PRIVATE -Wl,--no-undefined
+    -Wl,--version-script=${PROJECT_SOURCE_DIR}/plugin-api/exports.map)
+  set_property(TARGET sonde_${name} APPEND PROPERTY LINK_DEPENDS ${PROJECT_SOURCE_DIR}/plugin-api/exports.map)
   install(TARGETS sonde_${name} LIBRARY DESTINATION ${SONDE_INSTALL_PLUGIN_DIR} COMPONENT ${name})
 endfunction()
 
