@@ -165,7 +165,8 @@ private:
         out += '"';
     }
 
-    // RFC 3339 UTC with nanoseconds; the date part is cached per second.
+    // RFC 3339 UTC with nanoseconds. The date part is cached per second in
+    // two slots, since a counter line carries two nearby timestamps.
     void timestamp(std::string &out, std::int64_t ns) {
         std::int64_t seconds = ns / 1'000'000'000;
         std::int64_t fraction = ns % 1'000'000'000;
@@ -173,15 +174,16 @@ private:
             fraction += 1'000'000'000;
             --seconds;
         }
-        if (seconds != cached_second_) {
+        DateCache &slot = dates_[seconds & 1];
+        if (seconds != slot.second) {
             std::time_t t = static_cast<std::time_t>(seconds);
             std::tm tm{};
             gmtime_r(&t, &tm);
-            cached_length_ = std::strftime(cached_, sizeof cached_, "%Y-%m-%dT%H:%M:%S", &tm);
-            cached_second_ = seconds;
+            slot.length = std::strftime(slot.text, sizeof slot.text, "%Y-%m-%dT%H:%M:%S", &tm);
+            slot.second = seconds;
         }
         out += '"';
-        out.append(cached_, cached_length_);
+        out.append(slot.text, slot.length);
         char digits[11] = {'.'};
         for (int i = 9; i >= 1; --i) {
             digits[i] = static_cast<char>('0' + fraction % 10);
@@ -191,11 +193,15 @@ private:
         out += "Z\"";
     }
 
+    struct DateCache {
+        std::int64_t second = INT64_MIN;
+        char text[32] = {};
+        std::size_t length = 0;
+    };
+
     bool pretty_;
     bool first_ = true;
-    std::int64_t cached_second_ = -1;
-    char cached_[32] = {};
-    std::size_t cached_length_ = 0;
+    DateCache dates_[2];
 };
 
 }  // namespace sonde
