@@ -164,6 +164,28 @@ TEST_CASE("sonde run: JSON lines of procfs and net on stdout; SIGTERM flushes an
     CHECK(last["system.memory.limit"]["unit"] == "By");
 }
 
+TEST_CASE("a missing source is reported once with its path, and the agent keeps running") {
+    TempDir conf;
+    conf.write("s.toml", "[agent]\ninterval = \"50ms\"\n[inputs.procfs]\nproc_root = \"/nonexistent\"\n"
+                         "[inputs.net]\ninterfaces = false\ntcp_states = false\n[sinks.stdout]\n");
+    Process p(sonde({"run", "--config-dir", conf.path, "--plugin-dir", SONDE_PLUGIN_DIR}));
+    // Several cycles of net's counters arrive while procfs fails on every tick.
+    p.read_until([](const std::string &s) {
+        std::size_t n = 0;
+        for (std::size_t at = 0; (at = s.find("system.network.tcp.retransmitted_segments", at)) != std::string::npos; ++at) ++n;
+        return n >= 5;
+    }, std::chrono::seconds(10));
+    kill(p.pid, SIGTERM);
+    REQUIRE(p.wait() == 0);
+    std::size_t warnings = 0;
+    for (std::size_t at = 0; (at = p.stderr_text.find("/nonexistent/stat: cannot open", at)) != std::string::npos; ++at)
+        ++warnings;
+    INFO(p.stderr_text);
+    CHECK(warnings == 1);
+    CHECK(p.stderr_text.find("/nonexistent/meminfo: cannot open: No such file or directory (reported once") !=
+          std::string::npos);
+}
+
 TEST_CASE("check-config: every error as file:line:column, exit 1; a good dir exits 0") {
     TempDir conf;
     conf.write("10-agent.toml", "[agent]\nthreads = \"two\"\n");

@@ -215,21 +215,38 @@ void Agent::finish() {
     }
 }
 
+namespace {
+// " dropped=N" and, when N > 0, the reasons: " dropped=5 (queue_full=5)".
+void write_drops(std::ostream &out, InstanceCounters &c) {
+    out << " dropped=" << c.dropped_total();
+    std::string reasons;
+    for (std::size_t r = 0; r < c.dropped.size(); ++r)
+        if (auto n = c.dropped[r].load()) reasons += std::string(reasons.empty() ? "" : " ") +
+                                                     to_string(static_cast<DropReason>(r)) + "=" + std::to_string(n);
+    std::lock_guard lock(c.plugin_drops_mutex);
+    for (const auto &[reason, n] : c.plugin_drops)
+        reasons += (reasons.empty() ? "" : " ") + reason + "=" + std::to_string(n);
+    if (!reasons.empty()) out << " (" << reasons << ")";
+}
+}  // namespace
+
 std::string Agent::summary() {
     std::lock_guard lock(instances_mutex_);
     std::ostringstream out;
     const char *sep = "";
     for (const auto &i : inputs_) {
         auto &c = i->counters();
-        out << sep << i->config().qualified_name() << " emitted=" << c.emitted << " dropped=" << c.dropped_total()
-            << " errors=" << c.errors;
+        out << sep << i->config().qualified_name() << " emitted=" << c.emitted;
+        write_drops(out, c);
+        out << " errors=" << c.errors;
         if (c.skipped_ticks) out << " skipped_ticks=" << c.skipped_ticks;
         sep = "; ";
     }
     for (const auto &s : sinks_) {
         auto &c = s->counters();
-        out << sep << s->config().qualified_name() << " delivered=" << c.delivered << " dropped=" << c.dropped_total()
-            << " errors=" << c.errors;
+        out << sep << s->config().qualified_name() << " delivered=" << c.delivered;
+        write_drops(out, c);
+        out << " errors=" << c.errors;
         sep = "; ";
     }
     return out.str();

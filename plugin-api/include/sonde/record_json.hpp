@@ -174,16 +174,18 @@ private:
             fraction += 1'000'000'000;
             --seconds;
         }
-        DateCache &slot = dates_[seconds & 1];
-        if (seconds != slot.second) {
+        DateCache *found = dates_[0].second == seconds ? &dates_[0] : dates_[1].second == seconds ? &dates_[1] : nullptr;
+        if (!found) {
+            found = &dates_[victim_];
+            victim_ ^= 1;
             std::time_t t = static_cast<std::time_t>(seconds);
             std::tm tm{};
             gmtime_r(&t, &tm);
-            slot.length = std::strftime(slot.text, sizeof slot.text, "%Y-%m-%dT%H:%M:%S", &tm);
-            slot.second = seconds;
+            found->length = std::strftime(found->text, sizeof found->text, "%Y-%m-%dT%H:%M:%S", &tm);
+            found->second = seconds;
         }
         out += '"';
-        out.append(slot.text, slot.length);
+        out.append(found->text, found->length);
         char digits[11] = {'.'};
         for (int i = 9; i >= 1; --i) {
             digits[i] = static_cast<char>('0' + fraction % 10);
@@ -202,6 +204,7 @@ private:
     bool pretty_;
     bool first_ = true;
     DateCache dates_[2];
+    int victim_ = 0;  // the slot to replace next
 };
 
 }  // namespace sonde
