@@ -154,8 +154,7 @@ void Agent::request_shutdown() {
 }
 
 void Agent::shutdown() {
-    if (shutting_down_) return;
-    shutting_down_ = true;
+    if (shutting_down_.exchange(true)) return;
     signals_.cancel();
     std::vector<std::shared_ptr<InputInstance>> inputs;
     {
@@ -163,13 +162,11 @@ void Agent::shutdown() {
         inputs = inputs_;
     }
     auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(config_.shutdown_timeout_ns);
-    auto pending = std::make_shared<std::size_t>(inputs.size());
+    auto pending = std::make_shared<std::atomic<std::size_t>>(inputs.size());
     if (inputs.empty()) drain_sinks(deadline);
     for (const auto &input : inputs)
         input->stop([this, pending, deadline] {
-            asio::post(io_, [this, pending, deadline] {
-                if (--*pending == 0) drain_sinks(deadline);
-            });
+            if (--*pending == 0) asio::post(io_, [this, deadline] { drain_sinks(deadline); });
         });
 }
 
@@ -195,7 +192,7 @@ void Agent::finish() {
         std::lock_guard lock(instances_mutex_);
         sinks = sinks_;
     }
-    auto pending = std::make_shared<std::size_t>(sinks.size());
+    auto pending = std::make_shared<std::atomic<std::size_t>>(sinks.size());
     auto all_stopped = [this] {
         logger_->info("shutdown summary: {}", summary());
         work_.reset();
@@ -208,9 +205,7 @@ void Agent::finish() {
             logger_->warn("{}: shutdown timeout: dropped {} queued records", sink->config().qualified_name(), left);
         }
         sink->stop([this, pending, all_stopped] {
-            asio::post(io_, [pending, all_stopped] {
-                if (--*pending == 0) all_stopped();
-            });
+            if (--*pending == 0) asio::post(io_, all_stopped);
         });
     }
 }

@@ -78,7 +78,7 @@ private:
     std::vector<std::shared_ptr<InputInstance>> inputs_;
     std::vector<std::shared_ptr<SinkInstance>> sinks_;
     std::uint32_t next_slot_ = 0;
-    bool shutting_down_ = false;
+    std::atomic<bool> shutting_down_{false};
 };
 
 }  // namespace sonde::core
