@@ -5,25 +5,15 @@
 namespace sonde::net {
 
 namespace {
-
+using sonde::text::at_line;
 using sonde::text::Fields;
 using sonde::text::Lines;
 using sonde::text::number;
-
-std::string at_line(std::size_t line, std::string_view what) {
-    return "line " + std::to_string(line) + ": " + std::string(what);
-}
-
-ParseError truncated_unless_clean(std::string_view text) {
-    if (Lines::ends_cleanly(text)) return std::nullopt;
-    return text.empty() ? "empty file" : "truncated: no final newline";
-}
-
 }  // namespace
 
 ParseError parse_net_dev(std::string_view text, std::vector<InterfaceStats> &out) {
     out.clear();
-    if (auto e = truncated_unless_clean(text)) return e;
+    if (auto e = text::incomplete(text)) return e;
     Lines lines(text);
     std::string_view line;
     while (lines.next(line)) {
@@ -51,7 +41,7 @@ std::optional<std::int64_t> ProtocolCounters::find(std::string_view section, std
 }
 
 ParseError parse_snmp(std::string_view text, ProtocolCounters &out) {
-    if (auto e = truncated_unless_clean(text)) return e;
+    if (auto e = text::incomplete(text)) return e;
     Lines lines(text);
     std::string_view header, values;
     // Lines come in pairs: "Tcp: Name1 Name2 ..." then "Tcp: 1 2 ...".
@@ -75,7 +65,7 @@ ParseError parse_snmp(std::string_view text, ProtocolCounters &out) {
 }
 
 ParseError parse_proc_net_tcp(std::string_view text, TcpStateCounts &counts) {
-    if (auto e = truncated_unless_clean(text)) return e;
+    if (auto e = text::incomplete(text)) return e;
     Lines lines(text);
     std::string_view line, f;
     while (lines.next(line)) {

@@ -4,13 +4,12 @@
 #include "net_parsers.hpp"
 #include "tcp_diag.hpp"
 
+#include <sonde/name_filter.hpp>
 #include <sonde/sdk.hpp>
 #include <sonde/source_file.hpp>
 
-#include <fnmatch.h>
 #include <sys/socket.h>
 
-#include <map>
 #include <memory>
 
 namespace sonde::net {
@@ -46,12 +45,6 @@ const MetricSpec udp_datagrams{"system.network.udp.datagrams", SONDE_METRIC_COUN
 const MetricSpec udp_errors{"system.network.udp.errors", SONDE_METRIC_COUNTER, "{datagram}",
                             "UDP errors by type (receive, no_port, receive_buffer, send_buffer)", {"type"}};
 
-bool any_glob(const std::vector<std::string> &globs, const std::string &name) {
-    for (const auto &g : globs)
-        if (fnmatch(g.c_str(), name.c_str(), 0) == 0) return true;
-    return false;
-}
-
 enum class TcpStateSource { automatic, netlink, proc };
 
 TcpStateSource parse_source(const std::string &s) {
@@ -69,8 +62,8 @@ public:
           interfaces_(ctx.config().get_bool("interfaces", true)),
           tcp_states_(ctx.config().get_bool("tcp_states", true)),
           protocol_counters_(ctx.config().get_bool("protocol_counters", true)),
-          interface_include_(ctx.config().get_strings("interfaces_include", {})),
-          interface_exclude_(ctx.config().get_strings("interfaces_exclude", {})),
+          interface_filter_(ctx.config().get_strings("interfaces_include", {}),
+                            ctx.config().get_strings("interfaces_exclude", {})),
           tcp_source_(parse_source(ctx.config().get_string("tcp_state_source", "auto"))),
           dev_file_(root_ + "/net/dev"),
           snmp_file_(root_ + "/net/snmp"),
@@ -117,16 +110,6 @@ private:
         if (protocol_counters_) collect_protocol_counters(now);
     }
 
-    bool interface_selected(std::string_view device) {
-        auto it = interface_selected_.find(device);
-        if (it != interface_selected_.end()) return it->second;
-        std::string name(device);
-        bool selected =
-            (interface_include_.empty() || any_glob(interface_include_, name)) && !any_glob(interface_exclude_, name);
-        interface_selected_.emplace(std::move(name), selected);
-        return selected;
-    }
-
     void collect_interfaces(std::int64_t now) {
         auto text = dev_file_.read(ctx_);
         if (!text) return;
@@ -135,7 +118,7 @@ private:
         if (error) return;
         const sonde_value rx = str("receive"), tx = str("transmit");
         for (const InterfaceStats &i : interface_stats_) {
-            if (!interface_selected(i.device)) continue;
+            if (!interface_filter_.admits(i.device)) continue;
             const sonde_value dev = str(i.device);
             network_io_.add(uint_value(i.rx_bytes), {dev, rx}, now);
             network_io_.add(uint_value(i.tx_bytes), {dev, tx}, now);
@@ -211,8 +194,7 @@ private:
 
     std::string root_;
     bool interfaces_, tcp_states_, protocol_counters_;
-    std::vector<std::string> interface_include_, interface_exclude_;
-    std::map<std::string, bool, std::less<>> interface_selected_;
+    NameFilter interface_filter_;
     TcpStateSource tcp_source_;
     std::unique_ptr<TcpDiag> diag_;
 

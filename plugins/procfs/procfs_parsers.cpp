@@ -9,15 +9,7 @@ namespace {
 using sonde::text::Fields;
 using sonde::text::Lines;
 using sonde::text::number;
-
-std::string at_line(std::size_t line, std::string_view what) {
-    return "line " + std::to_string(line) + ": " + std::string(what);
-}
-
-ParseError truncated_unless_clean(std::string_view text) {
-    if (Lines::ends_cleanly(text)) return std::nullopt;
-    return text.empty() ? "empty file" : "truncated: no final newline";
-}
+using sonde::text::at_line;
 
 // Reads N unsigned fields into out; false if any is missing or not a number.
 template <std::size_t N>
@@ -37,7 +29,7 @@ bool read_numbers(Fields &fields, std::array<std::uint64_t, N> &out) {
 ParseError parse_stat(std::string_view text, double ticks_per_second, ProcStat &out) {
     out.cpus.clear();
     out.context_switches = out.processes_created = out.procs_running = out.procs_blocked = 0;
-    if (auto e = truncated_unless_clean(text)) return e;
+    if (auto e = text::incomplete(text)) return e;
     Lines lines(text);
     std::string_view line, key;
     bool saw_ctxt = false;
@@ -77,7 +69,7 @@ std::optional<std::uint64_t> MemInfo::find(std::string_view name) const {
 
 ParseError parse_meminfo(std::string_view text, MemInfo &out) {
     out.fields.clear();
-    if (auto e = truncated_unless_clean(text)) return e;
+    if (auto e = text::incomplete(text)) return e;
     Lines lines(text);
     std::string_view line, name, value, unit;
     while (lines.next(line)) {
@@ -96,7 +88,7 @@ ParseError parse_meminfo(std::string_view text, MemInfo &out) {
 }
 
 ParseError parse_loadavg(std::string_view text, LoadAvg &out) {
-    if (auto e = truncated_unless_clean(text)) return e;
+    if (auto e = text::incomplete(text)) return e;
     Fields fields(text.substr(0, text.size() - 1));
     std::string_view one, five, fifteen, tasks;
     if (!fields.next(one) || !fields.next(five) || !fields.next(fifteen) || !fields.next(tasks))
@@ -113,7 +105,7 @@ ParseError parse_loadavg(std::string_view text, LoadAvg &out) {
 
 ParseError parse_diskstats(std::string_view text, std::vector<DiskStats> &out) {
     out.clear();
-    if (auto e = truncated_unless_clean(text)) return e;
+    if (auto e = text::incomplete(text)) return e;
     constexpr double sector_bytes = 512;  // diskstats counts 512-byte sectors whatever the device
     Lines lines(text);
     std::string_view line, major, minor, device;

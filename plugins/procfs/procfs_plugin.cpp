@@ -3,13 +3,11 @@
 // named after OpenTelemetry's system metrics. See README.md for the table.
 #include "procfs_parsers.hpp"
 
+#include <sonde/name_filter.hpp>
 #include <sonde/sdk.hpp>
 #include <sonde/source_file.hpp>
 
-#include <fnmatch.h>
 #include <unistd.h>
-
-#include <map>
 
 namespace sonde::procfs {
 namespace {
@@ -60,12 +58,6 @@ const MetricSpec disk_weighted_io_time{"system.disk.weighted_io_time", SONDE_MET
 
 const std::vector<std::string> default_device_exclude{"loop*", "ram*", "fd*", "sr*"};
 
-bool any_glob(const std::vector<std::string> &globs, const std::string &name) {
-    for (const auto &g : globs)
-        if (fnmatch(g.c_str(), name.c_str(), 0) == 0) return true;
-    return false;
-}
-
 class Procfs final : public InputPlugin {
 public:
     explicit Procfs(Context &ctx)
@@ -77,8 +69,8 @@ public:
           meminfo_all_(ctx.config().get_bool("meminfo_all", false)),
           load_(ctx.config().get_bool("load", true)),
           disks_(ctx.config().get_bool("disks", true)),
-          device_include_(ctx.config().get_strings("devices_include", {})),
-          device_exclude_(ctx.config().get_strings("devices_exclude", default_device_exclude)),
+          device_filter_(ctx.config().get_strings("devices_include", {}),
+                         ctx.config().get_strings("devices_exclude", default_device_exclude)),
           stat_file_(root_ + "/stat"),
           meminfo_file_(root_ + "/meminfo"),
           loadavg_file_(root_ + "/loadavg"),
@@ -205,16 +197,6 @@ private:
         for (MetricBuffer *m : {&load_1m_, &load_5m_, &load_15m_, &tasks_}) m->emit(ctx_);
     }
 
-    // Device filters are resolved once per distinct device name.
-    bool device_selected(std::string_view device) {
-        auto it = device_selected_.find(device);
-        if (it != device_selected_.end()) return it->second;
-        std::string name(device);
-        bool selected = (device_include_.empty() || any_glob(device_include_, name)) && !any_glob(device_exclude_, name);
-        device_selected_.emplace(std::move(name), selected);
-        return selected;
-    }
-
     void collect_disks(std::int64_t now) {
         auto text = diskstats_file_.read(ctx_);
         if (!text) return;
@@ -223,7 +205,7 @@ private:
         if (error) return;
         const sonde_value read = str("read"), write = str("write");
         for (const DiskStats &d : disks_stats_) {
-            if (!device_selected(d.device)) continue;
+            if (!device_filter_.admits(d.device)) continue;
             const sonde_value dev = str(d.device);
             disk_operations_.add(uint_value(d.reads), {dev, read}, now);
             disk_operations_.add(uint_value(d.writes), {dev, write}, now);
@@ -244,8 +226,7 @@ private:
 
     std::string root_;
     bool cpu_, per_cpu_, memory_, meminfo_all_, load_, disks_;
-    std::vector<std::string> device_include_, device_exclude_;
-    std::map<std::string, bool, std::less<>> device_selected_;
+    NameFilter device_filter_;
     double ticks_per_second_ = 100;
 
     SourceFile stat_file_, meminfo_file_, loadavg_file_, diskstats_file_;

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace sonde::text {
@@ -71,6 +72,18 @@ inline std::string_view trim(std::string_view s) {
     if (a == std::string_view::npos) return {};
     std::size_t b = s.find_last_not_of(" \t");
     return s.substr(a, b - a + 1);
+}
+
+// "line 3: what", for parse errors.
+inline std::string at_line(std::size_t line, std::string_view what) {
+    return "line " + std::to_string(line) + ": " + std::string(what);
+}
+
+// A parse error unless the text is complete: non-empty and ending in a
+// newline (a read cut short leaves a partial last line).
+inline std::optional<std::string> incomplete(std::string_view text) {
+    if (Lines::ends_cleanly(text)) return std::nullopt;
+    return std::string(text.empty() ? "empty file" : "truncated: no final newline");
 }
 
 }  // namespace sonde::text
