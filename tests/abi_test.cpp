@@ -151,3 +151,52 @@ TEST_CASE("fd watches and several io threads: every tick's event arrives through
     CHECK(emitted >= 10);
     CHECK(number_after("sinks.discard delivered=") == emitted);
 }
+
+namespace {
+// Runs the counting input into one sink for `ms` and returns the summary.
+std::string run_into(const PluginRegistry &r, InstanceConfig sink, int ms) {
+    Agent agent(AgentConfig{}, r, quiet_logger());
+    std::string error;
+    REQUIRE(agent.add(sink, error));
+    REQUIRE(agent.add(instance(InstanceRole::input, "counting", "counting"), error));
+    std::thread stopper([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+        agent.request_shutdown();
+    });
+    agent.run();
+    stopper.join();
+    return agent.summary();
+}
+std::uint64_t number_after(const std::string &text, const std::string &key) {
+    auto at = text.find(key);
+    REQUIRE(at != std::string::npos);
+    return std::stoull(text.substr(at + key.size()));
+}
+}  // namespace
+
+TEST_CASE("a sink that fails drops each batch, counted with its reason; the input keeps running") {
+    PluginRegistry r;
+    r.scan({dir});
+    InstanceConfig sink = instance(InstanceRole::sink, "flaky", "flaky");
+    sink.plugin_config = {{"fail", true}};
+    std::string summary = run_into(r, sink, 300);
+    INFO(summary);
+    std::uint64_t emitted = number_after(summary, "inputs.counting emitted=");
+    CHECK(emitted >= 10);
+    CHECK(number_after(summary, "sinks.flaky delivered=") == 0);
+    CHECK(number_after(summary, "sinks.flaky delivered=0 dropped=") == emitted);
+    CHECK(number_after(summary, "sink_error=") == emitted);
+}
+
+TEST_CASE("a sink that asks for retries gets every record once it recovers") {
+    PluginRegistry r;
+    r.scan({dir});
+    InstanceConfig sink = instance(InstanceRole::sink, "flaky", "flaky");
+    sink.plugin_config = {{"retries", 2}};  // backoff 100 ms then 200 ms
+    std::string summary = run_into(r, sink, 600);
+    INFO(summary);
+    std::uint64_t emitted = number_after(summary, "inputs.counting emitted=");
+    CHECK(emitted >= 10);
+    CHECK(number_after(summary, "sinks.flaky delivered=") == emitted);
+    CHECK(summary.find("sinks.flaky delivered=" + std::to_string(emitted) + " dropped=0 errors=0") != std::string::npos);
+}

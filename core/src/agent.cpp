@@ -199,11 +199,7 @@ void Agent::finish() {
     };
     if (sinks.empty()) all_stopped();
     for (const auto &sink : sinks) {
-        sink->queue().close();
-        if (std::size_t left = sink->queue().clear()) {
-            sink->counters().drop(DropReason::shutdown, left);
-            logger_->warn("{}: shutdown timeout: dropped {} queued records", sink->config().qualified_name(), left);
-        }
+        // What is still queued after the timeout is dropped and counted by stop.
         sink->stop([this, pending, all_stopped] {
             if (--*pending == 0) asio::post(io_, all_stopped);
         });

@@ -327,9 +327,10 @@ SinkInstance::SinkInstance(Agent &agent, InstanceConfig config, std::shared_ptr<
 void SinkInstance::enqueue(const BatchRef &batch) {
     SinkQueue::PushResult result = queue_.push(batch, !agent_.on_io_thread());
     if (result.dropped) {
-        counters_.drop(DropReason::queue_full, result.dropped);
-        warn_limited("queue full (" + std::to_string(config_.queue_capacity) + " records): dropped " +
-                     std::to_string(result.dropped) + " records");
+        counters_.drop(result.reason, result.dropped);
+        if (result.reason == DropReason::queue_full)
+            warn_limited("queue full (" + std::to_string(config_.queue_capacity) + " records): dropped " +
+                         std::to_string(result.dropped) + " records");
     }
     if (result.schedule_drain)
         asio::post(strand_, [self = std::static_pointer_cast<SinkInstance>(shared_from_this())] { self->drain(); });
@@ -392,6 +393,11 @@ void SinkInstance::schedule_retry() {
 
 void SinkInstance::before_stop() {
     retry_timer_.cancel();
+    queue_.close();
+    if (std::size_t left = queue_.clear()) {
+        counters_.drop(DropReason::shutdown, left);
+        warn_limited("stopped with " + std::to_string(left) + " records queued: dropped");
+    }
     if (!library_->ops().flush) return;
     char message[1024], key[64];
     sonde_error error = error_buffer(message, sizeof message, key, sizeof key);

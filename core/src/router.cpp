@@ -60,7 +60,12 @@ SinkQueue::PushResult SinkQueue::push(BatchRef batch, bool may_wait) {
     PushResult result;
     const std::size_t n = batch->size();
     std::unique_lock lock(mutex_);
-    if (records_ + n > capacity_ && !closed_) {
+    if (closed_) {
+        result.dropped = n;
+        result.reason = DropReason::shutdown;
+        return result;
+    }
+    if (records_ + n > capacity_) {
         switch (policy_) {
             case OverflowPolicy::drop_newest:
                 result.dropped = n;
@@ -76,6 +81,11 @@ SinkQueue::PushResult SinkQueue::push(BatchRef batch, bool may_wait) {
                 // On an io thread waiting would stall the consumer itself; the
                 // input is throttled instead (see Agent), and this batch kept.
                 if (may_wait) room_.wait(lock, [&] { return closed_ || records_ + n <= capacity_ || records_ == 0; });
+                if (closed_) {
+                    result.dropped = n;
+                    result.reason = DropReason::shutdown;
+                    return result;
+                }
                 break;
         }
     }

@@ -60,8 +60,9 @@ public:
     SinkQueue(std::size_t capacity_records, OverflowPolicy policy) : capacity_(capacity_records), policy_(policy) {}
 
     struct PushResult {
-        std::size_t dropped = 0;      // records dropped to honour the capacity
-        bool schedule_drain = false;  // caller must schedule a drain
+        std::size_t dropped = 0;                     // records dropped
+        DropReason reason = DropReason::queue_full;  // why, when dropped > 0
+        bool schedule_drain = false;                 // caller must schedule a drain
     };
     // `may_wait`: under the block policy, wait for room (only off the io threads).
     PushResult push(BatchRef batch, bool may_wait);
@@ -73,7 +74,7 @@ public:
     void put_back(std::vector<BatchRef> &batches);
     // Drops everything queued; returns the records dropped.
     std::size_t clear();
-    // Wakes blocked producers for good (shutdown).
+    // Wakes blocked producers for good; later pushes are dropped (shutdown).
     void close();
 
     std::size_t queued_records() const;
