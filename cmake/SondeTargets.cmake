@@ -34,7 +34,8 @@ function(sonde_add_test name)
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE sonde_doctest_main sonde_project_flags ${ARG_LIBRARIES})
   add_test(NAME ${name} COMMAND ${name})
-  set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT 300)
+  # Exit code 77: skipped (tests/support/bpf_available.hpp), never "passed".
+  set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT 300 SKIP_RETURN_CODE 77)
 endfunction()
 
 # Adds the selected folders of plugins/ or sinks/ ("all" = every folder).
@@ -50,4 +51,15 @@ function(sonde_add_selected kind selection)
     endif()
     add_subdirectory(${kind}/${name})
   endforeach()
+endfunction()
+
+# sonde_agent_test_setup(<test>): a test that drives the real `sonde` binary
+# (tests/support/agent_process.hpp) with the plugins of this build.
+function(sonde_agent_test_setup test)
+  target_include_directories(${test} PRIVATE ${PROJECT_SOURCE_DIR}/tests/support)
+  target_link_libraries(${test} PRIVATE nlohmann_json::nlohmann_json)
+  target_compile_definitions(${test} PRIVATE
+    SONDE_BINARY="$<TARGET_FILE:sonde>" SONDE_PLUGIN_DIR="${SONDE_BUILD_PLUGIN_DIR}"
+    SONDE_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
+  add_dependencies(${test} sonde)
 endfunction()

@@ -1,112 +1,12 @@
 // The real sonde binary with a temporary conf.d: its stdout is parsed as
 // JSON lines and checked against the schema and against the kernel.
-#include <doctest/doctest.h>
-#include <nlohmann/json.hpp>
+#include "agent_process.hpp"
 
-#include <poll.h>
-#include <signal.h>
 #include <sys/sysinfo.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <map>
-#include <string>
-#include <vector>
 
-namespace fs = std::filesystem;
-
-namespace {
-
-struct Process {
-    pid_t pid = -1;
-    int out = -1, err = -1;
-    std::string stdout_text, stderr_text;
-    int exit_status = -1;
-
-    explicit Process(std::vector<std::string> args) {
-        int o[2], e[2];
-        REQUIRE(pipe(o) == 0);
-        REQUIRE(pipe(e) == 0);
-        pid = fork();
-        REQUIRE(pid >= 0);
-        if (pid == 0) {
-            dup2(o[1], 1);
-            dup2(e[1], 2);
-            close(o[0]);
-            close(e[0]);
-            std::vector<char *> argv;
-            for (auto &a : args) argv.push_back(a.data());
-            argv.push_back(nullptr);
-            execv(argv[0], argv.data());
-            _exit(127);
-        }
-        close(o[1]);
-        close(e[1]);
-        out = o[0];
-        err = e[0];
-    }
-
-    // Reads both pipes until `done(stdout_text)` or the timeout.
-    template <typename Done>
-    void read_until(Done done, std::chrono::milliseconds timeout) {
-        auto deadline = std::chrono::steady_clock::now() + timeout;
-        while (!done(stdout_text) && std::chrono::steady_clock::now() < deadline) {
-            pollfd fds[2] = {{out, POLLIN, 0}, {err, POLLIN, 0}};
-            if (poll(fds, 2, 50) <= 0) continue;
-            if (!pump(fds[0], out, stdout_text) && !pump(fds[1], err, stderr_text)) break;
-        }
-    }
-    static bool pump(const pollfd &p, int fd, std::string &into) {
-        if (!(p.revents & (POLLIN | POLLHUP))) return true;
-        char buf[65536];
-        ssize_t n = read(fd, buf, sizeof buf);
-        if (n > 0) into.append(buf, static_cast<std::size_t>(n));
-        return n > 0;
-    }
-    int wait() {
-        read_until([](const std::string &) { return false; }, std::chrono::milliseconds(0));
-        int status = 0;
-        // Drain the rest, then reap.
-        for (auto *p : {&out, &err}) {
-            char buf[65536];
-            ssize_t n;
-            while ((n = read(*p, buf, sizeof buf)) > 0) (p == &out ? stdout_text : stderr_text).append(buf, n);
-        }
-        waitpid(pid, &status, 0);
-        close(out);
-        close(err);
-        exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-        return exit_status;
-    }
-};
-
-struct TempDir {
-    fs::path path = fs::temp_directory_path() / ("sonde-e2e-" + std::to_string(getpid()) + "-" +
-                                                 std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-    TempDir() { fs::create_directories(path); }
-    ~TempDir() { fs::remove_all(path); }
-    void write(const std::string &name, const std::string &text) const { std::ofstream(path / name) << text; }
-};
-
-std::vector<std::string> sonde(std::vector<std::string> args) {
-    args.insert(args.begin(), SONDE_BINARY);
-    return args;
-}
-
-std::vector<nlohmann::json> json_lines(const std::string &text) {
-    std::vector<nlohmann::json> out;
-    std::size_t start = 0, end;
-    while ((end = text.find('\n', start)) != std::string::npos) {
-        out.push_back(nlohmann::json::parse(text.substr(start, end - start)));
-        start = end + 1;
-    }
-    return out;
-}
-
-}  // namespace
+using namespace sonde_test;
 
 TEST_CASE("sonde run: JSON lines of procfs and net on stdout; SIGTERM flushes and exits 0") {
     TempDir conf;

@@ -1,0 +1,197 @@
+// Support for eBPF input plugins (needs libbpf): privilege check, hook
+// choice by actually loading, tracefs when a plain tracepoint needs it, ring
+// buffers delivered through the host's fd watch, libbpf's errors captured
+// for one-line refusals, kernel time converted to wall-clock time.
+#pragma once
+
+#include <sonde/sdk.hpp>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/capability.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace sonde::bpf {
+
+// ---------------------------------------------------------------------------
+// libbpf messages: warnings are kept (the last one explains a failed load),
+// debug chatter is dropped. libbpf's print hook is process-wide.
+
+inline std::string &last_libbpf_message() {
+    static thread_local std::string message;
+    return message;
+}
+
+inline int keep_libbpf_warning(enum libbpf_print_level level, const char *format, va_list args) {
+    if (level == LIBBPF_DEBUG) return 0;
+    char text[512];
+    int n = std::vsnprintf(text, sizeof text, format, args);
+    if (n <= 0) return 0;
+    std::string line(text);
+    while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) line.pop_back();
+    if (!line.empty()) last_libbpf_message() = line;
+    return 0;
+}
+
+inline void capture_libbpf_messages() { libbpf_set_print(keep_libbpf_warning); }
+
+// "what: libbpf's last message (errno text)".
+inline std::string failure(const std::string &what, int error) {
+    std::string out = what + ": " + std::strerror(error < 0 ? -error : error);
+    if (!last_libbpf_message().empty()) out += " (libbpf: " + last_libbpf_message() + ")";
+    return out;
+}
+
+// ---------------------------------------------------------------------------
+// Privileges
+
+// Throws Unavailable unless the process may load tracing programs: root,
+// CAP_SYS_ADMIN, or CAP_BPF with CAP_PERFMON.
+inline void require_privileges() {
+    __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2]{};
+    if (syscall(SYS_capget, &header, data) != 0) throw Unavailable("cannot read capabilities");
+    auto has = [&](int cap) { return (data[cap / 32].effective >> (cap % 32)) & 1u; };
+    constexpr int cap_perfmon = 38, cap_bpf = 39;
+    if (has(CAP_SYS_ADMIN) || (has(cap_bpf) && has(cap_perfmon))) return;
+    throw Unavailable("needs root, or CAP_BPF and CAP_PERFMON, to load BPF programs (running as uid " +
+                      std::to_string(geteuid()) + ")");
+}
+
+// ---------------------------------------------------------------------------
+// Hooks
+
+enum class Hook { tp_btf, raw_tp, tracepoint };
+
+inline const char *hook_name(Hook h) {
+    switch (h) {
+        case Hook::tp_btf: return "tp_btf";
+        case Hook::raw_tp: return "raw_tp";
+        case Hook::tracepoint: return "tracepoint";
+    }
+    return "?";
+}
+
+// Hooks listed in SONDE_BPF_FAIL_HOOKS (comma-separated names) fail their
+// probe as if the kernel lacked them: how tests exercise the fallbacks.
+inline bool forced_to_fail(Hook h) {
+    const char *list = std::getenv("SONDE_BPF_FAIL_HOOKS");
+    if (!list) return false;
+    std::string all = std::string(",") + list + ",";
+    return all.find(std::string(",") + hook_name(h) + ",") != std::string::npos;
+}
+
+// Plain tracepoints need tracefs for their ids; mounts it when root.
+inline bool ensure_tracefs(Context &ctx) {
+    struct stat st {};
+    if (::stat("/sys/kernel/tracing/events", &st) == 0 || ::stat("/sys/kernel/debug/tracing/events", &st) == 0)
+        return true;
+    if (geteuid() != 0) return false;
+    ::mkdir("/sys/kernel/tracing", 0755);
+    if (::mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, nullptr) != 0) return false;
+    ctx.info("mounted tracefs at /sys/kernel/tracing");
+    return true;
+}
+
+// Tries each hook in order with `try_load(hook)`, which opens, configures,
+// loads and attaches the programs of that hook and returns an error text ("")
+// on success. Returns the first hook that works; throws Unavailable naming
+// every hook's failure when none does.
+inline Hook choose_hook(Context &ctx, const std::vector<Hook> &order,
+                        const std::function<std::string(Hook)> &try_load) {
+    std::string reasons;
+    for (Hook h : order) {
+        std::string error;
+        if (forced_to_fail(h)) error = "unavailable (forced by SONDE_BPF_FAIL_HOOKS)";
+        else if (h == Hook::tracepoint && !ensure_tracefs(ctx)) error = "tracefs is not mounted";
+        else error = try_load(h);
+        if (error.empty()) return h;
+        reasons += std::string(reasons.empty() ? "" : "; ") + hook_name(h) + ": " + error;
+    }
+    throw Unavailable("no usable hook on this kernel: " + reasons);
+}
+
+// Reads `hooks = [...]` (names, in preference order) or the default order.
+inline std::vector<Hook> hook_order(Config &config) {
+    std::vector<Hook> order;
+    for (const std::string &name : config.get_strings("hooks", {"tp_btf", "raw_tp", "tracepoint"})) {
+        if (name == "tp_btf") order.push_back(Hook::tp_btf);
+        else if (name == "raw_tp") order.push_back(Hook::raw_tp);
+        else if (name == "tracepoint") order.push_back(Hook::tracepoint);
+        else throw ConfigError("hooks", "unknown hook \"" + name + "\" (tp_btf, raw_tp, tracepoint)");
+    }
+    if (order.empty()) throw ConfigError("hooks", "needs at least one hook");
+    return order;
+}
+
+// ---------------------------------------------------------------------------
+// Ring buffer: the host watches its epoll fd; no polling thread.
+
+class RingBuffer {
+public:
+    using Handler = std::function<void(const void *data, std::size_t size)>;
+
+    RingBuffer(Context &ctx, int map_fd, Handler handler) : handler_(std::move(handler)) {
+        ring_ = ring_buffer__new(map_fd, &RingBuffer::dispatch, this, nullptr);
+        if (!ring_) throw Unavailable(failure("ring buffer", errno));
+        ctx.when_readable(ring_buffer__epoll_fd(ring_), [this] { ring_buffer__consume(ring_); });
+    }
+    ~RingBuffer() { ring_buffer__free(ring_); }
+    RingBuffer(const RingBuffer &) = delete;
+    RingBuffer &operator=(const RingBuffer &) = delete;
+
+    // Drains whatever is ready (e.g. before reading counters at stop).
+    void consume() { ring_buffer__consume(ring_); }
+
+private:
+    static int dispatch(void *self, void *data, std::size_t size) {
+        static_cast<RingBuffer *>(self)->handler_(data, size);
+        return 0;
+    }
+    ring_buffer *ring_ = nullptr;
+    Handler handler_;
+};
+
+// ---------------------------------------------------------------------------
+// Time: BPF timestamps are CLOCK_MONOTONIC (bpf_ktime_get_ns).
+
+class KernelClock {
+public:
+    KernelClock() { resync(); }
+    // Re-reads the offset (NTP may step the wall clock).
+    void resync() {
+        timespec mono{}, real{};
+        clock_gettime(CLOCK_MONOTONIC, &mono);
+        clock_gettime(CLOCK_REALTIME, &real);
+        offset_ns_ = (real.tv_sec - mono.tv_sec) * 1'000'000'000LL + (real.tv_nsec - mono.tv_nsec);
+    }
+    std::int64_t to_unix_ns(std::uint64_t monotonic_ns) const {
+        return static_cast<std::int64_t>(monotonic_ns) + offset_ns_;
+    }
+
+private:
+    std::int64_t offset_ns_ = 0;
+};
+
+// Cgroup v2 id of a path (its inode number), as bpf_get_current_cgroup_id()
+// returns it; throws ConfigError for a path that is not a cgroup.
+inline std::uint64_t cgroup_id(const std::string &path, const std::string &key) {
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+        throw ConfigError(key, "not a cgroup v2 directory: " + path);
+    return st.st_ino;
+}
+
+}  // namespace sonde::bpf
