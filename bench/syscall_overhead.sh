@@ -2,7 +2,8 @@
 # Added cost per syscall of the syscall tracer against libbpf-tools'
 # `syscount -L` (which also times every syscall), in one run: a tight
 # getppid loop pinned to one CPU, without tracing, with sonde's syscall
-# plugin (default config: getppid is traced), and with syscount -L.
+# plugin (default config: getppid is traced), and with syscount -L; then
+# both attached at once, comparing the CPU time inside their BPF programs.
 #   bench/syscall_overhead.sh [CALLS] [ROUNDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,7 @@ loop="taskset -c 1 build/bench/getppid_loop $calls"
 work=$(mktemp -d)
 tracer_pid=
 trap 'kill $tracer_pid 2>/dev/null || true; rm -rf "$work"' EXIT
+source bench/bpf_side_by_side.sh
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 measure() { for _ in $(seq "$rounds"); do $loop; done | median; }
@@ -37,3 +39,6 @@ awk -v b1="$base" -v b2="$base2" -v s="$sonde" -v c="$syscount" 'BEGIN {
   printf "getppid: %.1f ns bare, %.1f ns with sonde syscall, %.1f ns with syscount -L\n", base, s, c;
   printf "added: sonde %.1f ns, syscount -L %.1f ns, ratio %.2f\n", s - base, c - base, (s - base) / (c - base);
 }'
+
+echo "in-program CPU time, both tracers attached at once (kernel.bpf_stats_enabled):"
+side_by_side "[inputs.syscall]\n[sinks.stdout]\n" "syscount -L" "taskset -c 1 build/bench/getppid_loop $calls" "sonde:sys_enter_btf,sys_exit_btf" "syscount:sys_enter,sys_exit"

@@ -47,7 +47,7 @@ function(sonde_bpf_skeleton target name source)
     OUTPUT ${skeleton}
     COMMAND ${CMAKE_COMMAND} -E make_directory ${dir}
     COMMAND ${SONDE_BPF_CLANG} -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_${SONDE_BPF_ARCH}
-            -I${SONDE_BPF_INCLUDE_DIR} -I${source_dir} -c ${source_abs} -o ${object}
+            -I${SONDE_BPF_INCLUDE_DIR} -I${PROJECT_SOURCE_DIR}/plugin-api/include -I${source_dir} -c ${source_abs} -o ${object}
     COMMAND ${SONDE_BPFTOOL} gen skeleton ${object} name ${name} > ${skeleton}
     DEPENDS ${source_abs} ${ARG_HEADERS} ${SONDE_BPF_INCLUDE_DIR}/vmlinux.h
     COMMENT "BPF skeleton ${name}"

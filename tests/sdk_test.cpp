@@ -121,3 +121,48 @@ TEST_CASE("JSON lines: non-finite doubles become null; pretty output is still on
     CHECK(out.find("\n  \"value\": null") != std::string::npos);
     CHECK(nlohmann::json::parse(out)["value"].is_null());
 }
+
+#include <sonde/latency_histogram.hpp>
+
+TEST_CASE("latency buckets: every value lands in the bucket whose bounds hold it, at most 25% wide") {
+    for (unsigned long long v : {0ull, 1ull, 3ull, 4ull, 5ull, 7ull, 8ull, 9ull, 1000ull, 25'000'000ull, 1ull << 36}) {
+        unsigned i = sonde_latency_bucket(v);
+        CHECK(v <= sonde_latency_bucket_upper_ns(i));
+        if (i > 0) CHECK(v > sonde_latency_bucket_upper_ns(i - 1));
+    }
+    for (unsigned i = 8; i + 1 < SONDE_LATENCY_BUCKETS; ++i) {
+        double lower = static_cast<double>(sonde_latency_bucket_upper_ns(i - 1) + 1);
+        CHECK(static_cast<double>(sonde_latency_bucket_upper_ns(i)) + 1 <= lower * 1.25 + 1);
+    }
+    CHECK(sonde_latency_bucket(~0ull) == SONDE_LATENCY_BUCKETS - 1);
+}
+
+TEST_CASE("latency histogram: cumulative point and interval quantiles") {
+    std::vector<sonde_latency_histogram> cpus(2);
+    auto add = [&](int cpu, unsigned long long ns, int times) {
+        for (int t = 0; t < times; ++t) {
+            cpus[cpu].buckets[sonde_latency_bucket(ns)]++;
+            cpus[cpu].count++;
+            cpus[cpu].sum_ns += ns;
+        }
+    };
+    sonde::LatencyHistogram h;
+    add(0, 1000, 50);        // 1 us
+    add(1, 1'000'000, 49);   // 1 ms
+    add(1, 100'000'000, 1);  // 100 ms
+    h.set_cumulative(cpus.data(), cpus.size());
+    CHECK(h.interval_count() == 100);
+    CHECK(h.interval_quantile_s(0.5) == doctest::Approx(1e-6).epsilon(0.25));
+    CHECK(h.interval_quantile_s(0.95) == doctest::Approx(1e-3).epsilon(0.25));
+    CHECK(h.interval_quantile_s(1.0) == doctest::Approx(0.1).epsilon(0.25));
+    const sonde_histogram &p = h.point();
+    CHECK(p.count == 100);
+    CHECK(p.bound_count == SONDE_LATENCY_BUCKETS - 1);
+    CHECK(p.sum == doctest::Approx(0.1 + 0.049 + 0.00005));
+    // The next interval counts only what is new.
+    add(0, 2000, 10);
+    h.set_cumulative(cpus.data(), cpus.size());
+    CHECK(h.interval_count() == 10);
+    CHECK(h.interval_quantile_s(1.0) == doctest::Approx(2e-6).epsilon(0.25));
+    CHECK(h.point().count == 110);
+}

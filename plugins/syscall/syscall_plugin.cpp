@@ -77,7 +77,10 @@ public:
                   (hook_ == bpf::Hook::tp_btf ? "task storage" : "a hash of " + std::to_string(max_threads_) + " threads"));
         ring_ = std::make_unique<bpf::RingBuffer>(ctx_, bpf_map__fd(skeleton_->maps.events),
                                                   [this](const void *data, std::size_t size) { on_event(data, size); });
-        ctx_.every(ctx_.interval_ns(), [this] { report_drops(); });
+        ctx_.every(ctx_.interval_ns(), [this] {
+            clock_.resync();
+            losses_.report(ctx_, skeleton_->maps.counters, dropped_);
+        });
     }
 
     void stop() override {
@@ -155,25 +158,6 @@ private:
         ctx_.emit(event_, &event, 1);
     }
 
-    // Sums the per-CPU loss counters and reports what is new.
-    void report_drops() {
-        clock_.resync();
-        int cpus = libbpf_num_possible_cpus();
-        std::vector<__u64> per_cpu(static_cast<std::size_t>(cpus > 0 ? cpus : 1));
-        const char *reasons[COUNTER_COUNT] = {"ringbuf_full", "map_full"};
-        for (__u32 key = 0; key < COUNTER_COUNT; ++key) {
-            if (bpf_map__lookup_elem(skeleton_->maps.counters, &key, sizeof key, per_cpu.data(),
-                                     per_cpu.size() * sizeof(__u64), 0) != 0)
-                continue;
-            __u64 total = 0;
-            for (__u64 v : per_cpu) total += v;
-            if (total > reported_[key]) ctx_.count_drop(reasons[key], total - reported_[key]);
-            reported_[key] = total;
-            dropped_.add(uint_value(total), {str(reasons[key])});
-        }
-        dropped_.emit(ctx_);
-    }
-
     std::uint64_t threshold_ns_;
     std::int64_t pid_;
     std::string comm_;
@@ -191,7 +175,7 @@ private:
     bpf::KernelClock clock_;
     std::unique_ptr<syscall_bpf, SkeletonDeleter> skeleton_;
     std::unique_ptr<bpf::RingBuffer> ring_;
-    __u64 reported_[COUNTER_COUNT] = {};
+    bpf::LossCounters losses_{{"ringbuf_full", "map_full"}};  // indexes: enum syscall_counter
 };
 
 }  // namespace

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace sonde_test {
@@ -25,6 +26,21 @@ struct Process {
     int out = -1, err = -1;
     std::string stdout_text, stderr_text;
     int exit_status = -1;
+
+    Process(const Process &) = delete;
+    Process &operator=(const Process &) = delete;
+    Process(Process &&o) noexcept
+        : pid(std::exchange(o.pid, -1)), out(std::exchange(o.out, -1)), err(std::exchange(o.err, -1)),
+          stdout_text(std::move(o.stdout_text)), stderr_text(std::move(o.stderr_text)), exit_status(o.exit_status) {}
+    // A test that stops early (a failed REQUIRE) must not leave an agent behind.
+    ~Process() {
+        if (pid > 0 && exit_status == -1) {
+            kill(pid, SIGKILL);
+            waitpid(pid, nullptr, 0);
+        }
+        if (out >= 0) close(out);
+        if (err >= 0) close(err);
+    }
 
     explicit Process(std::vector<std::string> args) {
         int o[2], e[2];
@@ -80,6 +96,7 @@ struct Process {
         waitpid(pid, &status, 0);
         close(out);
         close(err);
+        out = err = -1;
         exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         return exit_status;
     }

@@ -165,6 +165,46 @@ private:
 };
 
 // ---------------------------------------------------------------------------
+// Per-CPU maps
+
+inline std::size_t possible_cpus() {
+    int n = libbpf_num_possible_cpus();
+    return n > 0 ? static_cast<std::size_t>(n) : 1;
+}
+
+// The per-CPU values of one key of a per-CPU map; empty when the key is absent.
+template <typename Value, typename Key>
+std::vector<Value> per_cpu_values(const bpf_map *map, const Key &key) {
+    std::vector<Value> values(possible_cpus());
+    if (bpf_map__lookup_elem(map, &key, sizeof key, values.data(), values.size() * sizeof(Value), 0) != 0)
+        values.clear();
+    return values;
+}
+
+// Loss counters kept by a BPF program in a per-CPU u64 array (one index per
+// reason): reports what is new as the instance's drops, and emits the totals
+// as `<plugin>.dropped{reason}` through `metric`.
+class LossCounters {
+public:
+    LossCounters(std::vector<const char *> reasons) : reasons_(std::move(reasons)), reported_(reasons_.size()) {}
+
+    void report(Context &ctx, const bpf_map *map, MetricBuffer &metric) {
+        for (std::uint32_t key = 0; key < reasons_.size(); ++key) {
+            std::uint64_t total = 0;
+            for (std::uint64_t v : per_cpu_values<std::uint64_t>(map, key)) total += v;
+            if (total > reported_[key]) ctx.count_drop(reasons_[key], total - reported_[key]);
+            reported_[key] = total;
+            metric.add(uint_value(total), {str(reasons_[key])});
+        }
+        metric.emit(ctx);
+    }
+
+private:
+    std::vector<const char *> reasons_;
+    std::vector<std::uint64_t> reported_;
+};
+
+// ---------------------------------------------------------------------------
 // Time: BPF timestamps are CLOCK_MONOTONIC (bpf_ktime_get_ns).
 
 class KernelClock {

@@ -237,7 +237,11 @@ public:
     // Histogram point: the histogram is borrowed until emit().
     void add_histogram(const sonde_histogram &histogram, std::initializer_list<sonde_value> attributes,
                        std::int64_t time_ns = 0) {
-        add(sonde_value{}, attributes, time_ns);
+        add_histogram(histogram, attributes.begin(), attributes.size(), time_ns);
+    }
+    void add_histogram(const sonde_histogram &histogram, const sonde_value *attributes, std::size_t count,
+                       std::int64_t time_ns = 0) {
+        add(sonde_value{}, attributes, count, time_ns);
         points_.back().histogram = &histogram;
     }
 
