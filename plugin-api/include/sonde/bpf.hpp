@@ -172,6 +172,26 @@ inline std::size_t possible_cpus() {
     return n > 0 ? static_cast<std::size_t>(n) : 1;
 }
 
+// Online CPU numbers, from /sys/devices/system/cpu/online ("0-3,5").
+inline std::vector<int> online_cpus() {
+    std::vector<int> cpus;
+    std::FILE *f = std::fopen("/sys/devices/system/cpu/online", "r");
+    if (!f) return cpus;
+    int first = 0, last = 0;
+    char sep = 0;
+    while (std::fscanf(f, "%d", &first) == 1) {
+        last = first;
+        if ((sep = static_cast<char>(std::fgetc(f))) == '-') {
+            if (std::fscanf(f, "%d", &last) != 1) break;
+            sep = static_cast<char>(std::fgetc(f));
+        }
+        for (int c = first; c <= last; ++c) cpus.push_back(c);
+        if (sep != ',') break;
+    }
+    std::fclose(f);
+    return cpus;
+}
+
 // The per-CPU values of one key of a per-CPU map; empty when the key is absent.
 template <typename Value, typename Key>
 std::vector<Value> per_cpu_values(const bpf_map *map, const Key &key) {
