@@ -7,6 +7,7 @@
 #include <sonde/sdk.hpp>
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <linux/capability.h>
 #include <sys/mount.h>
@@ -121,6 +122,22 @@ inline Hook choose_hook(Context &ctx, const std::vector<Hook> &order,
         reasons += std::string(reasons.empty() ? "" : "; ") + hook_name(h) + ": " + error;
     }
     throw Unavailable("no usable hook on this kernel: " + reasons);
+}
+
+// Arguments of a tracepoint as the running kernel declares them (the
+// btf_trace_<name> typedef in vmlinux BTF), not counting the leading context
+// pointer; -1 when unknown. How a plugin tells tracepoint versions apart.
+inline int tracepoint_arg_count(const std::string &name) {
+    btf *vmlinux = btf__load_vmlinux_btf();
+    if (!vmlinux) return -1;
+    int count = -1;
+    std::int32_t id = btf__find_by_name_kind(vmlinux, ("btf_trace_" + name).c_str(), BTF_KIND_TYPEDEF);
+    const btf_type *t = id > 0 ? btf__type_by_id(vmlinux, static_cast<std::uint32_t>(id)) : nullptr;
+    if (t) t = btf__type_by_id(vmlinux, t->type);                  // pointer
+    if (t && btf_is_ptr(t)) t = btf__type_by_id(vmlinux, t->type);  // function prototype
+    if (t && btf_is_func_proto(t)) count = btf_vlen(t) - 1;
+    btf__free(vmlinux);
+    return count;
 }
 
 // Reads `hooks = [...]` (names, in preference order) or the default order.
