@@ -78,8 +78,10 @@ public:
     }
 
     void start() override {
-        if (geteuid() != 0) bpf::require_privileges();  // walking ids needs CAP_SYS_ADMIN
-        bpf::capture_libbpf_messages();
+        std::uint32_t first = 0;
+        if (bpf_prog_get_next_id(0, &first) != 0 && errno == EPERM)
+            throw Unavailable("needs root (CAP_SYS_ADMIN) to list BPF programs and maps (running as uid " +
+                              std::to_string(geteuid()) + ")");
         collect();
         ctx_.every(ctx_.interval_ns(), [this] { collect(); });
     }
