@@ -11,6 +11,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
+#include <sonde/bpf_comm.h>
 #include <sonde/latency_buckets.h>
 
 #include "pagefault.h"
@@ -22,6 +23,7 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u32 self_tgid = 0;
 const volatile __u32 filter_tgid = 0;
 const volatile __u64 filter_cgroup = 0;
+const volatile char filter_comm[TASK_COMM_LEN] = {}; /* "": every command */
 const volatile __u64 sample_interval_ns = 0; /* 0: no events */
 const volatile bool task_storage = false;    /* entries in task storage (tp_btf) or the hash */
 
@@ -80,7 +82,11 @@ static __always_inline void count(__u32 which) {
 static __always_inline bool wanted(void) {
     __u32 tgid = bpf_get_current_pid_tgid() >> 32;
     if (tgid == self_tgid || (filter_tgid && tgid != filter_tgid)) return false;
-    return !filter_cgroup || bpf_get_current_cgroup_id() == filter_cgroup;
+    if (filter_cgroup && bpf_get_current_cgroup_id() != filter_cgroup) return false;
+    if (!filter_comm[0]) return true;
+    char comm[TASK_COMM_LEN];
+    bpf_get_current_comm(comm, sizeof(comm));
+    return sonde_comm_matches(comm, filter_comm);
 }
 
 static __always_inline __u32 kind_of(unsigned long error_code, bool kernel) {

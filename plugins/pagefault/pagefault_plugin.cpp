@@ -64,6 +64,7 @@ public:
     explicit PageFaultTracer(Context &ctx)
         : InputPlugin(ctx),
           pid_(ctx.config().get_int("pid", 0)),
+          comm_(ctx.config().get_string("comm", "")),
           sample_interval_ns_(ctx.config().get_duration_ns("sample_interval", 0)),
           max_threads_(ctx.config().get_int("max_threads", 65536)),
           hooks_(bpf::hook_order(ctx.config())),
@@ -75,6 +76,7 @@ public:
         std::string cgroup = ctx.config().get_string("cgroup", "");
         if (!cgroup.empty()) cgroup_id_ = bpf::cgroup_id(cgroup, "cgroup");
         if (pid_ < 0) throw ConfigError("pid", "must be 0 (all) or a process id");
+        if (comm_.size() >= TASK_COMM_LEN) throw ConfigError("comm", "longer than 15 characters");
         if (max_threads_ < 1) throw ConfigError("max_threads", "must be at least 1");
     }
 
@@ -106,6 +108,7 @@ private:
         skel->rodata->self_tgid = static_cast<__u32>(getpid());
         skel->rodata->filter_tgid = static_cast<__u32>(pid_);
         skel->rodata->filter_cgroup = cgroup_id_;
+        std::copy(comm_.begin(), comm_.end(), const_cast<char *>(skel->rodata->filter_comm));
         skel->rodata->sample_interval_ns = sample_interval_ns_;
         skel->rodata->task_storage = hook == bpf::Hook::tp_btf;
         bpf_map__set_max_entries(skel->maps.entries, static_cast<__u32>(max_threads_));
@@ -180,6 +183,7 @@ private:
     }
 
     std::int64_t pid_;
+    std::string comm_;
     std::uint64_t sample_interval_ns_;
     std::int64_t max_threads_;
     std::uint64_t cgroup_id_ = 0;

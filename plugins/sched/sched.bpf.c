@@ -9,6 +9,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
+#include <sonde/bpf_comm.h>
 #include <sonde/latency_buckets.h>
 
 #include "sched.h"
@@ -20,6 +21,7 @@ char LICENSE[] SEC("license") = "GPL";
 const volatile __u32 self_tgid = 0;
 const volatile __u32 filter_tgid = 0;
 const volatile __u64 filter_cgroup = 0;
+const volatile char filter_comm[TASK_COMM_LEN] = {}; /* "": every command */
 const volatile __u32 group_by = GROUP_NONE;
 const volatile __u64 slow_threshold_ns = 0; /* 0: no events */
 
@@ -83,6 +85,11 @@ static __always_inline bool wanted(struct task_struct *t) {
     if (tgid == self_tgid || BPF_CORE_READ(t, pid) == 0) return false; /* sonde, idle */
     if (filter_tgid && tgid != filter_tgid) return false;
     if (filter_cgroup && BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id) != filter_cgroup) return false;
+    if (filter_comm[0]) {
+        char comm[TASK_COMM_LEN];
+        BPF_CORE_READ_STR_INTO(&comm, t, comm);
+        return sonde_comm_matches(comm, filter_comm);
+    }
     return true;
 }
 

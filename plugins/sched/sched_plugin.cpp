@@ -38,6 +38,7 @@ public:
     explicit SchedTracer(Context &ctx)
         : InputPlugin(ctx),
           pid_(ctx.config().get_int("pid", 0)),
+          comm_(ctx.config().get_string("comm", "")),
           group_by_(parse_group(ctx.config().get_string("group_by", "none"))),
           slow_threshold_ns_(ctx.config().get_duration_ns("slow_threshold", 0)),
           max_threads_(ctx.config().get_int("max_threads", 65536)),
@@ -53,6 +54,7 @@ public:
         std::string cgroup = ctx.config().get_string("cgroup", "");
         if (!cgroup.empty()) cgroup_id_ = bpf::cgroup_id(cgroup, "cgroup");
         if (pid_ < 0) throw ConfigError("pid", "must be 0 (all) or a process id");
+        if (comm_.size() >= TASK_COMM_LEN) throw ConfigError("comm", "longer than 15 characters");
         if (max_threads_ < 1) throw ConfigError("max_threads", "must be at least 1");
         if (max_groups_ < 1) throw ConfigError("max_groups", "must be at least 1");
     }
@@ -85,7 +87,7 @@ private:
     }
 
     std::string load(bpf::Hook hook) {
-        if (hook == bpf::Hook::tracepoint && (pid_ || cgroup_id_ || group_by_ != GROUP_NONE || slow_threshold_ns_))
+        if (hook == bpf::Hook::tracepoint && (pid_ || cgroup_id_ || !comm_.empty() || group_by_ != GROUP_NONE || slow_threshold_ns_))
             return "filters, grouping and events need task pointers (tp_btf or raw_tp)";
         bpf::last_libbpf_message().clear();
         std::unique_ptr<sched_bpf, SkeletonDeleter> skel(sched_bpf__open());
@@ -93,6 +95,7 @@ private:
         skel->rodata->self_tgid = static_cast<__u32>(getpid());
         skel->rodata->filter_tgid = static_cast<__u32>(pid_);
         skel->rodata->filter_cgroup = cgroup_id_;
+        std::copy(comm_.begin(), comm_.end(), const_cast<char *>(skel->rodata->filter_comm));
         skel->rodata->group_by = group_by_;
         skel->rodata->slow_threshold_ns = slow_threshold_ns_;
         bpf_map__set_max_entries(skel->maps.enqueued, static_cast<__u32>(max_threads_));
@@ -162,6 +165,7 @@ private:
     }
 
     std::int64_t pid_;
+    std::string comm_;
     runqueue_grouping group_by_;
     std::uint64_t slow_threshold_ns_;
     std::int64_t max_threads_, max_groups_;

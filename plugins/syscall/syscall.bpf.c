@@ -10,6 +10,9 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
+#include <sonde/bpf_comm.h>
+#include <sonde/latency_buckets.h>
+
 #include "syscall.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -21,6 +24,7 @@ const volatile __u32 filter_tgid = 0;  /* 0: every process */
 const volatile __u64 filter_cgroup = 0; /* 0: every cgroup */
 const volatile char filter_comm[TASK_COMM_LEN] = {}; /* "": every command */
 const volatile __u8 traced[SYSCALL_MAX] = {};
+const volatile bool histograms = false; /* per-syscall latency histograms */
 
 /* Where a thread is: in which traced syscall since when. */
 struct start {
@@ -41,6 +45,16 @@ struct {
     __type(key, int);
     __type(value, struct start);
 } task_entries SEC(".maps");
+
+/* Shared by all CPUs (atomic adds): per-CPU copies of 144 buckets for every
+ * syscall would cost megabytes per CPU. Only syscalls seen get an entry. */
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(map_flags, BPF_F_NO_PREALLOC);
+    __uint(max_entries, SYSCALL_MAX);
+    __type(key, __u32); /* syscall id */
+    __type(value, struct sonde_latency_histogram);
+} latencies SEC(".maps");
 
 struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -63,11 +77,7 @@ static __always_inline bool comm_matches(void) {
     if (!filter_comm[0]) return true;
     char comm[TASK_COMM_LEN];
     bpf_get_current_comm(comm, sizeof(comm));
-    for (int i = 0; i < TASK_COMM_LEN; i++) {
-        if (comm[i] != filter_comm[i]) return false;
-        if (!comm[i]) return true;
-    }
-    return true;
+    return sonde_comm_matches(comm, filter_comm);
 }
 
 static __always_inline bool wanted(long id) {
@@ -77,6 +87,23 @@ static __always_inline bool wanted(long id) {
     if (filter_tgid && tgid != filter_tgid) return false;
     if (filter_cgroup && bpf_get_current_cgroup_id() != filter_cgroup) return false;
     return comm_matches();
+}
+
+static __always_inline void add_to_histogram(__u32 id, __u64 latency) {
+    struct sonde_latency_histogram *h = bpf_map_lookup_elem(&latencies, &id);
+    if (!h) {
+        static const struct sonde_latency_histogram empty = {};
+        bpf_map_update_elem(&latencies, &id, &empty, BPF_NOEXIST);
+        h = bpf_map_lookup_elem(&latencies, &id);
+        if (!h) {
+            count(COUNTER_MAP_FULL);
+            return;
+        }
+    }
+    unsigned int bucket = sonde_latency_bucket(latency);
+    if (bucket < SONDE_LATENCY_BUCKETS) __sync_fetch_and_add(&h->buckets[bucket], 1);
+    __sync_fetch_and_add(&h->count, 1);
+    __sync_fetch_and_add(&h->sum_ns, latency);
 }
 
 /* Sends one slow-syscall event; counts it when the ring buffer is full. */
@@ -113,6 +140,7 @@ static __always_inline void on_exit(long ret) {
     __u64 latency = now - s->time_ns;
     __u32 id = s->id;
     bpf_map_delete_elem(&entries, &tid);
+    if (histograms) add_to_histogram(id, latency);
     if (latency >= threshold_ns) emit(now, latency, id, ret);
 }
 
@@ -135,6 +163,7 @@ static __always_inline void on_exit_task(long ret) {
     __u64 now = bpf_ktime_get_ns();
     __u64 latency = now - s->time_ns;
     s->time_ns = 0;
+    if (histograms) add_to_histogram(s->id, latency);
     if (latency >= threshold_ns) emit(now, latency, s->id, ret);
 }
 

@@ -7,6 +7,7 @@
 #include "syscall_bpf.skel.h"
 
 #include <sonde/bpf.hpp>
+#include <sonde/latency_histogram.hpp>
 #include <sonde/sdk.hpp>
 
 #include <algorithm>
@@ -36,6 +37,10 @@ const std::vector<std::string> default_exclude{
 const EventSpec slow_syscall{"syscall.slow",
                              "A syscall that took at least the threshold",
                              {"pid", "tid", "comm", "syscall.id", "syscall.name", "latency_ns", "return"}};
+const MetricSpec latency_spec{"syscall.latency", SONDE_METRIC_HISTOGRAM, "s",
+                              "Latency of every traced syscall, per syscall (histograms = true)", {"syscall.name"}};
+const MetricSpec count_spec{"syscall.count", SONDE_METRIC_COUNTER, "{call}",
+                            "Traced syscalls completed, per syscall (histograms = true)", {"syscall.name"}};
 const MetricSpec dropped{"syscall.dropped", SONDE_METRIC_COUNTER, "{event}",
                          "Events lost in the kernel, by reason (ringbuf_full, map_full)", {"reason"}};
 
@@ -52,8 +57,11 @@ public:
           comm_(ctx.config().get_string("comm", "")),
           max_threads_(ctx.config().get_int("max_threads", 65536)),
           ring_bytes_(ctx.config().get_size_bytes("ring_buffer_size", 1 << 20)),
+          histograms_(ctx.config().get_bool("histograms", false)),
           hooks_(bpf::hook_order(ctx.config())),
           event_(ctx.declare(slow_syscall)),
+          latency_(ctx.declare(latency_spec)),
+          count_(ctx.declare(count_spec)),
           dropped_(ctx.declare(dropped)) {
         for (const auto &s : syscall_names) names_[s.id] = s.name;
         std::string cgroup = ctx.config().get_string("cgroup", "");
@@ -79,6 +87,7 @@ public:
                                                   [this](const void *data, std::size_t size) { on_event(data, size); });
         ctx_.every(ctx_.interval_ns(), [this] {
             clock_.resync();
+            if (histograms_) report_histograms();
             losses_.report(ctx_, skeleton_->maps.counters, dropped_);
         });
     }
@@ -124,6 +133,7 @@ private:
         skel->rodata->self_tgid = static_cast<__u32>(getpid());
         skel->rodata->filter_tgid = static_cast<__u32>(pid_);
         skel->rodata->filter_cgroup = cgroup_id_;
+        skel->rodata->histograms = histograms_;
         std::copy(comm_.begin(), comm_.end(), const_cast<char *>(skel->rodata->filter_comm));
         std::copy(std::begin(traced_), std::end(traced_), const_cast<__u8 *>(skel->rodata->traced));
         bpf_map__set_max_entries(skel->maps.entries, static_cast<__u32>(max_threads_));
@@ -140,6 +150,26 @@ private:
         if (int err = syscall_bpf__attach(skel.get())) return bpf::failure("attach", err);
         skeleton_ = std::move(skel);
         return "";
+    }
+
+    void report_histograms() {
+        const std::int64_t now = now_ns();
+        __u32 id = 0, next = 0;
+        const void *previous = nullptr;
+        while (bpf_map__get_next_key(skeleton_->maps.latencies, previous, &next, sizeof next) == 0) {
+            id = next;
+            previous = &id;
+            sonde_latency_histogram shared{};
+            if (bpf_map__lookup_elem(skeleton_->maps.latencies, &id, sizeof id, &shared, sizeof shared, 0) != 0) continue;
+            LatencyHistogram &h = histograms_by_id_[id];
+            h.set_cumulative(&shared, 1);
+            auto name = names_.find(id);
+            const sonde_value syscall = str(name == names_.end() ? std::string_view("unknown") : std::string_view(name->second));
+            latency_.add_histogram(h.point(), {syscall}, now);
+            count_.add(uint_value(h.point().count), {syscall}, now);
+        }
+        latency_.emit(ctx_);
+        count_.emit(ctx_);
     }
 
     void on_event(const void *data, std::size_t size) {
@@ -164,13 +194,15 @@ private:
     std::int64_t max_threads_;
     std::uint64_t ring_bytes_;
     std::uint64_t cgroup_id_ = 0;
+    bool histograms_;
     std::vector<bpf::Hook> hooks_;
     __u8 traced_[SYSCALL_MAX] = {};
     std::size_t traced_count_ = 0;
     std::map<unsigned, const char *> names_;
 
     std::uint32_t event_;
-    MetricBuffer dropped_;
+    MetricBuffer latency_, count_, dropped_;
+    std::map<__u32, LatencyHistogram> histograms_by_id_;
     bpf::Hook hook_ = bpf::Hook::tp_btf;
     bpf::KernelClock clock_;
     std::unique_ptr<syscall_bpf, SkeletonDeleter> skeleton_;

@@ -136,3 +136,29 @@ TEST_CASE("the forced fallback picks raw_tp, then the tracepoint") {
         CHECK(events_of_tid(agent.stdout_text, tid).size() == 1);
     }
 }
+
+TEST_CASE("per-syscall histograms count every traced call of the chosen command with its latency") {
+    require_bpf();
+    TempDir conf;
+    // Filtered by command name in the kernel: only this test binary's threads.
+    conf.write("s.toml", "[agent]\ninterval = \"100ms\"\n[inputs.syscall]\nhistograms = true\n"
+                         "comm = \"syscall_test\"\ninclude = [\"nanosleep\"]\n[sinks.stdout]\n");
+    Process agent = start_agent(conf);
+    for (int i = 0; i < 5; ++i) sleep_syscall(SYS_nanosleep, 2);
+    auto nanosleep_count = [](const std::string &out) {
+        std::uint64_t n = 0;
+        for (const auto &r : json_lines(out))
+            if (r["name"] == "syscall.count" && r["attributes"]["syscall.name"] == "nanosleep") n = r["value"];
+        return n;
+    };
+    agent.read_until([&](const std::string &out) { return nanosleep_count(out) >= 5; }, std::chrono::seconds(5));
+    kill(agent.pid, SIGTERM);
+    REQUIRE(agent.wait() == 0);
+    INFO(agent.stderr_text);
+    CHECK(nanosleep_count(agent.stdout_text) == 5);  // only this process, only nanosleep
+    double sum = 0;
+    for (const auto &r : json_lines(agent.stdout_text))
+        if (r["name"] == "syscall.latency" && r["attributes"]["syscall.name"] == "nanosleep") sum = r["histogram"]["sum"];
+    CHECK(sum >= 0.010);
+    CHECK(sum < 0.050);
+}
