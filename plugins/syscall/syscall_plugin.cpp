@@ -83,8 +83,9 @@ public:
                   std::to_string(threshold_ns_ / 1000) + " us via " + bpf::hook_name(hook_) +
                   " raw_syscalls:sys_enter/sys_exit, start times in " +
                   (hook_ == bpf::Hook::tp_btf ? "task storage" : "a hash of " + std::to_string(max_threads_) + " threads"));
-        ring_ = std::make_unique<bpf::RingBuffer>(ctx_, bpf_map__fd(skeleton_->maps.events),
-                                                  [this](const void *data, std::size_t size) { on_event(data, size); });
+        ring_ = std::make_unique<bpf::RingBuffer>(
+            ctx_, bpf_map__fd(skeleton_->maps.events),
+            [this](const void *data, std::size_t size) { on_event(data, size); }, [this] { emit_pending(); });
         ctx_.every(ctx_.interval_ns(), [this] {
             clock_.resync();
             if (histograms_) report_histograms();
@@ -172,20 +173,27 @@ private:
         count_.emit(ctx_);
     }
 
+    // Gathers one pass of the ring buffer; emit_pending sends it as one batch.
     void on_event(const void *data, std::size_t size) {
-        if (size < sizeof(syscall_event)) return;
-        const auto &e = *static_cast<const syscall_event *>(data);
-        auto name = names_.find(e.id);
-        std::string_view comm(e.comm, strnlen(e.comm, sizeof e.comm));
-        sonde_value values[] = {int_value(e.pid),
-                                int_value(e.tid),
-                                str(comm),
-                                int_value(e.id),
-                                str(name == names_.end() ? std::string_view("unknown") : std::string_view(name->second)),
-                                uint_value(e.latency_ns),
-                                int_value(e.ret)};
-        sonde_event event{sizeof(sonde_event), 7, values, clock_.to_unix_ns(e.end_ns)};
-        ctx_.emit(event_, &event, 1);
+        if (size >= sizeof(syscall_event)) pending_.push_back(*static_cast<const syscall_event *>(data));
+    }
+
+    void emit_pending() {
+        constexpr std::size_t attributes = 7;
+        values_.clear();
+        events_.clear();
+        for (const syscall_event &e : pending_) {
+            auto name = names_.find(e.id);
+            values_.insert(values_.end(),
+                           {int_value(e.pid), int_value(e.tid), str(std::string_view(e.comm, strnlen(e.comm, sizeof e.comm))),
+                            int_value(e.id),
+                            str(name == names_.end() ? std::string_view("unknown") : std::string_view(name->second)),
+                            uint_value(e.latency_ns), int_value(e.ret)});
+            events_.push_back(sonde_event{sizeof(sonde_event), attributes, nullptr, clock_.to_unix_ns(e.end_ns)});
+        }
+        for (std::size_t i = 0; i < events_.size(); ++i) events_[i].attributes = &values_[i * attributes];
+        if (!events_.empty()) ctx_.emit(event_, events_.data(), events_.size());
+        pending_.clear();
     }
 
     std::uint64_t threshold_ns_;
@@ -207,6 +215,9 @@ private:
     bpf::KernelClock clock_;
     std::unique_ptr<syscall_bpf, SkeletonDeleter> skeleton_;
     std::unique_ptr<bpf::RingBuffer> ring_;
+    std::vector<syscall_event> pending_;  // one ring buffer pass, reused
+    std::vector<sonde_value> values_;
+    std::vector<sonde_event> events_;
     bpf::LossCounters losses_{{"ringbuf_full", "map_full"}};  // indexes: enum syscall_counter
 };
 

@@ -156,29 +156,43 @@ inline std::vector<Hook> hook_order(Config &config) {
 // ---------------------------------------------------------------------------
 // Ring buffer: the host watches its epoll fd; no polling thread.
 
+// Each readiness callback hands at most `max_per_pass` records to `handler`
+// and then calls `pass_end` (where a plugin emits what it gathered as one
+// batch); whatever is left keeps the fd readable, so the next pass comes
+// after the sinks had their turn on the io_context.
 class RingBuffer {
 public:
     using Handler = std::function<void(const void *data, std::size_t size)>;
 
-    RingBuffer(Context &ctx, int map_fd, Handler handler) : handler_(std::move(handler)) {
+    RingBuffer(Context &ctx, int map_fd, Handler handler, std::function<void()> pass_end = {},
+               std::size_t max_per_pass = 4096)
+        : handler_(std::move(handler)), pass_end_(std::move(pass_end)), max_per_pass_(max_per_pass) {
         ring_ = ring_buffer__new(map_fd, &RingBuffer::dispatch, this, nullptr);
         if (!ring_) throw Unavailable(failure("ring buffer", errno));
-        ctx.when_readable(ring_buffer__epoll_fd(ring_), [this] { ring_buffer__consume(ring_); });
+        ctx.when_readable(ring_buffer__epoll_fd(ring_), [this] { consume(); });
     }
     ~RingBuffer() { ring_buffer__free(ring_); }
     RingBuffer(const RingBuffer &) = delete;
     RingBuffer &operator=(const RingBuffer &) = delete;
 
-    // Drains whatever is ready (e.g. before reading counters at stop).
-    void consume() { ring_buffer__consume(ring_); }
+    // One pass over what is ready (also used to drain before stopping).
+    void consume() {
+        in_pass_ = 0;
+        ring_buffer__consume(ring_);
+        if (pass_end_) pass_end_();
+    }
 
 private:
     static int dispatch(void *self, void *data, std::size_t size) {
-        static_cast<RingBuffer *>(self)->handler_(data, size);
-        return 0;
+        auto *ring = static_cast<RingBuffer *>(self);
+        ring->handler_(data, size);
+        return ++ring->in_pass_ < ring->max_per_pass_ ? 0 : -1;  // -1: stop this pass; the record is consumed
     }
     ring_buffer *ring_ = nullptr;
     Handler handler_;
+    std::function<void()> pass_end_;
+    std::size_t max_per_pass_;
+    std::size_t in_pass_ = 0;
 };
 
 // ---------------------------------------------------------------------------
