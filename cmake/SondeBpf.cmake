@@ -58,3 +58,13 @@ function(sonde_bpf_skeleton target name source)
   add_dependencies(${target} ${target}_skeleton)
   target_include_directories(${target} PRIVATE ${dir})
 endfunction()
+
+# sonde_add_bpf_plugin(<name> SOURCES ... BPF <file.bpf.c> [HEADERS ...]):
+# an input plugin with one BPF program, its skeleton `<name>_bpf.skel.h`.
+function(sonde_add_bpf_plugin name)
+  cmake_parse_arguments(ARG "" "BPF" "SOURCES;HEADERS" ${ARGN})
+  sonde_add_plugin(${name} SOURCES ${ARG_SOURCES} LIBRARIES PkgConfig::LIBBPF)
+  if(ARG_BPF)
+    sonde_bpf_skeleton(sonde_${name} ${name}_bpf ${ARG_BPF} HEADERS ${ARG_HEADERS})
+  endif()
+endfunction()

@@ -53,13 +53,17 @@ function(sonde_add_selected kind selection)
   endforeach()
 endfunction()
 
-# sonde_agent_test_setup(<test>): a test that drives the real `sonde` binary
-# (tests/support/agent_process.hpp) with the plugins of this build.
-function(sonde_agent_test_setup test)
+# sonde_add_agent_test(<test> SOURCES ... PLUGINS name... [LIBRARIES ...]
+# [LABELS ...]): a test that drives the real `sonde` binary
+# (tests/support/agent_process.hpp) with these plugins of this build.
+function(sonde_add_agent_test test)
+  cmake_parse_arguments(ARG "" "" "SOURCES;PLUGINS;LIBRARIES;LABELS" ${ARGN})
+  sonde_add_test(${test} SOURCES ${ARG_SOURCES} LIBRARIES nlohmann_json::nlohmann_json ${ARG_LIBRARIES}
+    LABELS ${ARG_LABELS})
   target_include_directories(${test} PRIVATE ${PROJECT_SOURCE_DIR}/tests/support)
-  target_link_libraries(${test} PRIVATE nlohmann_json::nlohmann_json)
   target_compile_definitions(${test} PRIVATE
     SONDE_BINARY="$<TARGET_FILE:sonde>" SONDE_PLUGIN_DIR="${SONDE_BUILD_PLUGIN_DIR}"
     SONDE_SOURCE_DIR="${PROJECT_SOURCE_DIR}")
-  add_dependencies(${test} sonde)
+  list(TRANSFORM ARG_PLUGINS PREPEND sonde_)
+  add_dependencies(${test} sonde ${ARG_PLUGINS})
 endfunction()

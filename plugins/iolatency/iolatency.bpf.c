@@ -14,6 +14,8 @@
 
 #include "iolatency.h"
 
+#include <sonde/bpf_loss_counters.h>
+
 char LICENSE[] SEC("license") = "GPL";
 
 #define MINORBITS 20
@@ -34,22 +36,10 @@ struct {
     __type(value, struct io_stats);
 } stats SEC(".maps");
 
-struct {
-    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-    __uint(max_entries, COUNTER_COUNT);
-    __type(key, __u32);
-    __type(value, __u64);
-} counters SEC(".maps");
-
 /* Before 5.16 a request named its disk in rq_disk; since, rq->q->disk. */
 struct request___old {
     struct gendisk *rq_disk;
 } __attribute__((preserve_access_index));
-
-static __always_inline void count(__u32 which) {
-    __u64 *c = bpf_map_lookup_elem(&counters, &which);
-    if (c) *c += 1;
-}
 
 static __always_inline __u32 disk_dev(struct request *rq) {
     struct gendisk *disk;
@@ -88,10 +78,7 @@ static __always_inline void complete(__u64 key, __u32 dev, __u32 op, __u64 bytes
             return;
         }
     }
-    unsigned int bucket = sonde_latency_bucket(latency);
-    if (bucket < SONDE_LATENCY_BUCKETS) s->latency.buckets[bucket]++;
-    s->latency.count++;
-    s->latency.sum_ns += latency;
+    sonde_latency_add(&s->latency, latency);
     s->bytes += bytes;
 }
 

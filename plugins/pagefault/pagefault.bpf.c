@@ -16,6 +16,8 @@
 
 #include "pagefault.h"
 
+#include <sonde/bpf_loss_counters.h>
+
 char LICENSE[] SEC("license") = "GPL";
 
 #define X86_PF_WRITE 0x2
@@ -66,18 +68,6 @@ struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
     __uint(max_entries, 256 * 1024);
 } events SEC(".maps");
-
-struct {
-    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-    __uint(max_entries, COUNTER_COUNT);
-    __type(key, __u32);
-    __type(value, __u64);
-} counters SEC(".maps");
-
-static __always_inline void count(__u32 which) {
-    __u64 *c = bpf_map_lookup_elem(&counters, &which);
-    if (c) *c += 1;
-}
 
 static __always_inline bool wanted(void) {
     __u32 tgid = bpf_get_current_pid_tgid() >> 32;
@@ -139,10 +129,7 @@ static __always_inline void record(__u64 start_ns, __u32 kind, __u64 address, __
 
     struct sonde_latency_histogram *h = bpf_map_lookup_elem(&histograms, &kind);
     if (!h) return;
-    unsigned int bucket = sonde_latency_bucket(latency);
-    if (bucket < SONDE_LATENCY_BUCKETS) h->buckets[bucket]++;
-    h->count++;
-    h->sum_ns += latency;
+    sonde_latency_add(h, latency);
 
     if (!sample_interval_ns) return;
     __u32 zero = 0;

@@ -14,6 +14,8 @@
 
 #include "sched.h"
 
+#include <sonde/bpf_loss_counters.h>
+
 char LICENSE[] SEC("license") = "GPL";
 
 #define TASK_RUNNING 0
@@ -58,22 +60,10 @@ struct {
     __uint(max_entries, 256 * 1024);
 } events SEC(".maps");
 
-struct {
-    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-    __uint(max_entries, COUNTER_COUNT);
-    __type(key, __u32);
-    __type(value, __u64);
-} counters SEC(".maps");
-
 /* Older kernels call the field `state`, newer ones `__state`. */
 struct task_struct___o {
     volatile long int state;
 } __attribute__((preserve_access_index));
-
-static __always_inline void count(__u32 which) {
-    __u64 *c = bpf_map_lookup_elem(&counters, &which);
-    if (c) *c += 1;
-}
 
 static __always_inline long task_state(struct task_struct *t) {
     if (bpf_core_field_exists(t->__state)) return BPF_CORE_READ(t, __state);
@@ -112,10 +102,7 @@ static __always_inline void record(struct task_struct *t, __u64 latency, __u64 n
         }
     }
     if (!h) return;
-    unsigned int bucket = sonde_latency_bucket(latency);
-    if (bucket < SONDE_LATENCY_BUCKETS) h->buckets[bucket]++;
-    h->count++;
-    h->sum_ns += latency;
+    sonde_latency_add(h, latency);
 
     if (!slow_threshold_ns || latency < slow_threshold_ns) return;
     struct sched_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
@@ -243,9 +230,6 @@ int switch_tp(struct trace_event_raw_sched_switch *ctx) {
     __u32 zero = 0;
     struct sonde_latency_histogram *h = bpf_map_lookup_elem(&global_histogram, &zero);
     if (!h) return 0;
-    unsigned int bucket = sonde_latency_bucket(latency);
-    if (bucket < SONDE_LATENCY_BUCKETS) h->buckets[bucket]++;
-    h->count++;
-    h->sum_ns += latency;
+    sonde_latency_add(h, latency);
     return 0;
 }

@@ -15,6 +15,8 @@
 
 #include "syscall.h"
 
+#include <sonde/bpf_loss_counters.h>
+
 char LICENSE[] SEC("license") = "GPL";
 
 /* Set by the plugin before load. */
@@ -60,18 +62,6 @@ struct {
     __uint(type, BPF_MAP_TYPE_RINGBUF);
     __uint(max_entries, 1 << 20); /* resized by the plugin: ring_buffer_size */
 } events SEC(".maps");
-
-struct {
-    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-    __uint(max_entries, COUNTER_COUNT);
-    __type(key, __u32);
-    __type(value, __u64);
-} counters SEC(".maps");
-
-static __always_inline void count(__u32 which) {
-    __u64 *c = bpf_map_lookup_elem(&counters, &which);
-    if (c) *c += 1;
-}
 
 static __always_inline bool comm_matches(void) {
     if (!filter_comm[0]) return true;

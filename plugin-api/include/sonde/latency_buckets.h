@@ -45,4 +45,13 @@ struct sonde_latency_histogram {
     unsigned long long sum_ns;
 };
 
+/* Adds one sample to a histogram only this CPU writes (a per-CPU map value). */
+static inline __attribute__((always_inline)) void sonde_latency_add(struct sonde_latency_histogram *h,
+                                                                    unsigned long long ns) {
+    unsigned int bucket = sonde_latency_bucket(ns);
+    if (bucket < SONDE_LATENCY_BUCKETS) h->buckets[bucket]++;
+    h->count++;
+    h->sum_ns += ns;
+}
+
 #endif
