@@ -116,8 +116,8 @@ TEST_CASE("the shipped conf.d is valid") {
 TEST_CASE("sonde plugins lists every object with kind, versions and status; --describe lists records") {
     Process list(sonde({"plugins", "--plugin-dir", SONDE_PLUGIN_DIR}));
     REQUIRE(list.wait() == 0);
-    for (const char *row : {"procfs       input  0.1.0    1.0   loadable", "net          input  0.1.0    1.0   loadable",
-                            "stdout       sink   0.1.0    1.0   loadable"})
+    for (const char *row : {"procfs       input  0.1.0    1.1   loadable", "net          input  0.1.0    1.1   loadable",
+                            "stdout       sink   0.1.0    1.1   loadable"})
         CHECK_MESSAGE(list.stdout_text.find(row) != std::string::npos, row);
 
     Process describe(sonde({"plugins", "--plugin-dir", SONDE_PLUGIN_DIR, "--describe", "procfs"}));

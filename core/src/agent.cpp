@@ -111,7 +111,16 @@ void Agent::remove(const std::string &name, std::function<void()> done) {
         if (done) done();
         return;
     }
-    instance->stop(std::move(done));
+    bool input = instance->config().role == InstanceRole::input;
+    instance->stop([this, input, name, done = std::move(done)] {
+        if (input) notify_input_stopped(name);
+        if (done) done();
+    });
+}
+
+void Agent::notify_input_stopped(const std::string &name) {
+    std::lock_guard lock(instances_mutex_);
+    for (const auto &sink : sinks_) sink->input_stopped(name);
 }
 
 void Agent::update_routes() {
@@ -165,7 +174,8 @@ void Agent::shutdown() {
     auto pending = std::make_shared<std::atomic<std::size_t>>(inputs.size());
     if (inputs.empty()) drain_sinks(deadline);
     for (const auto &input : inputs)
-        input->stop([this, pending, deadline] {
+        input->stop([this, pending, deadline, name = input->name()] {
+            notify_input_stopped(name);
             if (--*pending == 0) asio::post(io_, [this, deadline] { drain_sinks(deadline); });
         });
 }

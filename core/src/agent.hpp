@@ -61,6 +61,8 @@ public:
 
 private:
     void shutdown();
+    // Tells every sink that an input stopped (sinks drop its series).
+    void notify_input_stopped(const std::string &name);
     void drain_sinks(std::chrono::steady_clock::time_point deadline);
     void finish();
 

@@ -68,6 +68,13 @@ sonde_status watch_fd(sonde_host_context *ctx, int fd, sonde_fd_ready_fn fn, voi
     return guard([&] { return i->watch_fd(fd, fn, user_data, *out_handle); });
 }
 
+sonde_status watch_fd_once(sonde_host_context *ctx, int fd, std::uint32_t events, sonde_fd_events_fn fn,
+                           void *user_data, std::uint64_t *out_handle) {
+    Instance *i = owner(ctx);
+    if (!i || !out_handle) return SONDE_ERR_ARGUMENT;
+    return guard([&] { return i->watch_fd_once(fd, events, fn, user_data, *out_handle); });
+}
+
 void cancel(sonde_host_context *ctx, std::uint64_t handle) {
     if (Instance *i = owner(ctx))
         guard([&] {
@@ -78,7 +85,7 @@ void cancel(sonde_host_context *ctx, std::uint64_t handle) {
 
 constexpr sonde_host_api table{
     sizeof(sonde_host_api), SONDE_ABI_MAJOR, SONDE_ABI_MINOR, 0, &declare_record, &emit_metrics, &emit_events,
-    &log, &count_drop, &add_timer, &watch_fd, &cancel,
+    &log, &count_drop, &add_timer, &watch_fd, &cancel, &watch_fd_once,
 };
 
 }  // namespace

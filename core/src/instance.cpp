@@ -41,6 +41,8 @@ struct Instance::Handle {
     std::unique_ptr<asio::posix::stream_descriptor> descriptor;
     sonde_timer_fn timer_fn = nullptr;
     sonde_fd_ready_fn fd_fn = nullptr;
+    sonde_fd_events_fn once_fn = nullptr;  // one-shot watch
+    std::uint32_t events = 0;
     void *user_data = nullptr;
     std::chrono::nanoseconds period{0};
     std::chrono::steady_clock::time_point next{};
@@ -230,6 +232,44 @@ void Instance::arm_watch(const std::shared_ptr<Handle> &handle) {
         }));
 }
 
+sonde_status Instance::watch_fd_once(int fd, std::uint32_t events, sonde_fd_events_fn fn, void *user_data,
+                                     std::uint64_t &out_handle) {
+    State s = state_.load();
+    const std::uint32_t known = SONDE_FD_READABLE | SONDE_FD_WRITABLE;
+    if (!fn || fd < 0 || !on_strand() || (events & known) == 0 || (events & ~known) ||
+        (s != State::starting && s != State::running))
+        return SONDE_ERR_ARGUMENT;
+    auto handle = std::make_shared<Handle>();
+    handle->id = next_handle_++;
+    handle->descriptor = std::make_unique<asio::posix::stream_descriptor>(strand_);
+    boost::system::error_code ec;
+    handle->descriptor->assign(fd, ec);
+    if (ec) return SONDE_ERR_ARGUMENT;
+    handle->once_fn = fn;
+    handle->user_data = user_data;
+    handle->events = events;
+    handles_[handle->id] = handle;
+    out_handle = handle->id;
+    // Readable and writable waits race; the first to complete wins and ends the watch.
+    for (std::uint32_t which : {SONDE_FD_READABLE, SONDE_FD_WRITABLE}) {
+        if (!(events & which)) continue;
+        auto wait = which == SONDE_FD_READABLE ? asio::posix::stream_descriptor::wait_read
+                                               : asio::posix::stream_descriptor::wait_write;
+        handle->descriptor->async_wait(
+            wait, asio::bind_executor(strand_, [self = shared_from_this(), handle, which](const boost::system::error_code &ec) {
+                if (ec || handle->cancelled || !self->running()) return;
+                int fd = handle->descriptor->native_handle();
+                self->cancel(handle->id);  // one shot: release before the plugin may close or re-watch fd
+                try {
+                    handle->once_fn(handle->user_data, fd, which);
+                } catch (...) {
+                    self->counters_.errors.fetch_add(1, std::memory_order_relaxed);
+                }
+            }));
+    }
+    return SONDE_OK;
+}
+
 void Instance::cancel(std::uint64_t id) {
     if (!on_strand()) return;
     auto it = handles_.find(id);
@@ -389,6 +429,15 @@ void SinkInstance::schedule_retry() {
             self->retry_pending_ = false;
             self->drain();
         }));
+}
+
+void SinkInstance::input_stopped(const std::string &input_name) {
+    if (library_->ops().struct_size < offsetof(sonde_plugin_ops, input_stopped) + sizeof(void *) ||
+        !library_->ops().input_stopped)
+        return;
+    asio::post(strand_, [self = std::static_pointer_cast<SinkInstance>(shared_from_this()), input_name] {
+        if (self->running()) self->library_->ops().input_stopped(self->plugin_instance_, input_name.c_str());
+    });
 }
 
 void SinkInstance::before_stop() {

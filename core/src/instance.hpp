@@ -78,6 +78,8 @@ public:
 
     // Calls the plugin's create. Not on the strand: nothing else runs yet.
     bool create(PluginFailure &failure);
+    // Sinks: tells the plugin an input stopped (on the strand).
+    virtual void input_stopped(const std::string &) {}
     // Posts the plugin's start onto the strand; `on_started(ok)` runs there after.
     void start(std::function<void(bool)> on_started);
     // Posts stop onto the strand: cancels timers and watches, calls the
@@ -98,6 +100,8 @@ public:
     void count_drop(const char *reason, std::uint64_t count);
     sonde_status add_timer(std::uint64_t period_ns, sonde_timer_fn fn, void *user_data, std::uint64_t &out_handle);
     sonde_status watch_fd(int fd, sonde_fd_ready_fn fn, void *user_data, std::uint64_t &out_handle);
+    sonde_status watch_fd_once(int fd, std::uint32_t events, sonde_fd_events_fn fn, void *user_data,
+                               std::uint64_t &out_handle);
     void cancel(std::uint64_t handle);
 
     // Logs a host-side warning about this instance, at most once per 10 s.
@@ -161,6 +165,7 @@ public:
 
     // Any thread: queue a batch under the overflow policy.
     void enqueue(const BatchRef &batch);
+    void input_stopped(const std::string &input_name) override;
     SinkQueue &queue() { return queue_; }
 
 protected:

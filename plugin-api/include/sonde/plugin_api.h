@@ -26,7 +26,7 @@ extern "C" {
 #endif
 
 #define SONDE_ABI_MAJOR 1
-#define SONDE_ABI_MINOR 0
+#define SONDE_ABI_MINOR 1
 
 /* The entry point carries the major in its name, so a host of another major
  * never calls into a plugin it cannot understand. */
@@ -156,6 +156,11 @@ typedef struct sonde_host_context sonde_host_context; /* opaque, one per instanc
 typedef void (*sonde_timer_fn)(void *user_data);
 typedef void (*sonde_fd_ready_fn)(void *user_data, int fd);
 
+/* Readiness events for watch_fd_once (since 1.1). */
+#define SONDE_FD_READABLE 1u
+#define SONDE_FD_WRITABLE 2u
+typedef void (*sonde_fd_events_fn)(void *user_data, int fd, uint32_t ready_events);
+
 typedef struct sonde_host_api {
     uint32_t struct_size;
     uint32_t abi_major;
@@ -199,6 +204,14 @@ typedef struct sonde_host_api {
 
     /* Cancel a timer or fd watch. Only from a callback of the instance. */
     void (*cancel)(sonde_host_context *ctx, uint64_t handle);
+
+    /* Since 1.1. Call fn(user_data, fd, ready) once, when fd is readable or
+     * writable as `events` asks (SONDE_FD_READABLE | SONDE_FD_WRITABLE); the
+     * watch then ends by itself. The fd stays the plugin's; cancel the watch
+     * before closing it. Only from start or a callback. For servers: one
+     * watch per wait, re-armed as the plugin needs. */
+    sonde_status (*watch_fd_once)(sonde_host_context *ctx, int fd, uint32_t events, sonde_fd_events_fn fn,
+                                  void *user_data, uint64_t *out_handle);
 } sonde_host_api;
 
 /* Error report the host hands to fallible calls. The plugin writes a
@@ -288,6 +301,12 @@ typedef struct sonde_plugin_ops {
     sonde_status (*consume)(sonde_instance *instance, const sonde_batch *batch, sonde_error *error);
     /* Sinks only, optional: write out anything buffered. */
     sonde_status (*flush)(sonde_instance *instance, sonde_error *error);
+
+    /* Since 1.1. Sinks only, optional: the input instance `input_name` has
+     * stopped and will emit nothing more (a sink that keeps state per
+     * series, like an exposition endpoint, drops that input's series). On
+     * the sink's serialized context. */
+    void (*input_stopped)(sonde_instance *instance, const char *input_name);
 } sonde_plugin_ops;
 
 typedef struct sonde_plugin_descriptor {

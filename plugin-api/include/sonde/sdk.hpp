@@ -23,6 +23,8 @@
 #include <deque>
 #include <functional>
 #include <initializer_list>
+#include <map>
+#include <memory>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -326,8 +328,28 @@ public:
     }
     void cancel(std::uint64_t handle) { host_.cancel(ctx_, handle); }
 
+    // Calls fn(ready_events) once when fd is readable and/or writable, as
+    // `events` (SONDE_FD_READABLE | SONDE_FD_WRITABLE) asks. Needs a 1.1 host.
+    std::uint64_t when_ready_once(int fd, std::uint32_t events, std::function<void(std::uint32_t)> fn) {
+        if (host_.struct_size < offsetof(sonde_host_api, watch_fd_once) + sizeof(void *) || !host_.watch_fd_once)
+            throw Unavailable("the host does not offer watch_fd_once (plugin ABI 1.1)");
+        auto watch = std::make_unique<OnceWatch>(OnceWatch{this, 0, std::move(fn)});
+        check(host_.watch_fd_once(ctx_, fd, events, &Context::run_once, watch.get(), &watch->handle), "watch_fd_once");
+        std::uint64_t handle = watch->handle;
+        once_watches_[handle] = std::move(watch);
+        return handle;
+    }
+    // Cancels a when_ready_once watch that has not fired yet.
+    void cancel_once(std::uint64_t handle) {
+        host_.cancel(ctx_, handle);
+        once_watches_.erase(handle);
+    }
+
     // Called by the export glue after the host has cancelled every timer.
-    void forget_callbacks() { callbacks_.clear(); }
+    void forget_callbacks() {
+        callbacks_.clear();
+        once_watches_.clear();
+    }
 
 private:
     std::uint32_t declare_raw(const sonde_record_decl &d) {
@@ -340,6 +362,17 @@ private:
     }
     static void run_timer(void *fn) { (*static_cast<std::function<void()> *>(fn))(); }
     static void run_fd(void *fn, int) { (*static_cast<std::function<void()> *>(fn))(); }
+    struct OnceWatch {
+        Context *context;
+        std::uint64_t handle;
+        std::function<void(std::uint32_t)> fn;
+    };
+    static void run_once(void *user_data, int, std::uint32_t ready) {
+        auto *watch = static_cast<OnceWatch *>(user_data);
+        std::function<void(std::uint32_t)> fn = std::move(watch->fn);
+        watch->context->once_watches_.erase(watch->handle);  // the watch is over; fn may start another
+        fn(ready);
+    }
 
     const sonde_host_api &host_;
     sonde_host_context *ctx_;
@@ -347,6 +380,7 @@ private:
     std::uint64_t interval_ns_;
     Config config_;
     std::deque<std::function<void()>> callbacks_;  // stable addresses for user_data
+    std::map<std::uint64_t, std::unique_ptr<OnceWatch>> once_watches_;
 };
 
 inline void MetricBuffer::emit(Context &ctx) {
@@ -384,6 +418,8 @@ public:
     virtual void stop() {}
     virtual sonde_status consume(const sonde_batch &batch) = 0;
     virtual void flush() {}
+    // The input instance `input_name` stopped; it emits nothing more.
+    virtual void on_input_stopped(std::string_view /*input_name*/) {}
 
 protected:
     Context &ctx_;
@@ -481,10 +517,19 @@ struct Glue {
             return SONDE_ERR_INTERNAL;
     }
 
+    static void input_stopped(sonde_instance *instance, const char *input_name) noexcept {
+        if constexpr (std::is_base_of_v<SinkPlugin, Plugin>)
+            guarded(nullptr, [&] {
+                holder<Plugin>(instance)->plugin.on_input_stopped(input_name);
+                return SONDE_OK;
+            });
+    }
+
     static constexpr sonde_plugin_ops ops() {
         constexpr bool sink = std::is_base_of_v<SinkPlugin, Plugin>;
-        return sonde_plugin_ops{sizeof(sonde_plugin_ops), 0, &create, &start, &stop, &destroy,
-                                sink ? &consume : nullptr, sink ? &flush : nullptr};
+        return sonde_plugin_ops{sizeof(sonde_plugin_ops),       0, &create, &start, &stop, &destroy,
+                                sink ? &consume : nullptr,      sink ? &flush : nullptr,
+                                sink ? &input_stopped : nullptr};
     }
 };
 
