@@ -7,6 +7,7 @@ packages=(
   g++ cmake ninja-build ccache pkg-config util-linux
   libboost-dev nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev libfmt-dev doctest-dev
   clang llvm libbpf-dev bpftool linux-libc-dev libelf-dev zlib1g-dev
+  prometheus
 )
 # Extra packages a caller needs (e.g. the benchmarks' peers), one per argument.
 packages+=("$@")

@@ -1,0 +1,118 @@
+// prometheus sink: an HTTP endpoint serving the latest value of every series
+// routed to it, in the text exposition format 0.0.4, or OpenMetrics 1.0 when
+// the scraper asks for it, gzip-compressed when accepted. A scrape renders
+// the stored snapshot; it never collects. See README.md.
+#include "exposition.hpp"
+#include "http_server.hpp"
+
+#include <sonde/sdk.hpp>
+
+#include <zlib.h>
+
+#include <memory>
+
+namespace sonde::prometheus {
+namespace {
+
+constexpr const char *text_type = "text/plain; version=0.0.4; charset=utf-8";
+constexpr const char *openmetrics_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+bool gzip(const std::string &in, std::string &out) {
+    z_stream z{};
+    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return false;
+    out.resize(deflateBound(&z, in.size()));
+    z.next_in = reinterpret_cast<Bytef *>(const_cast<char *>(in.data()));
+    z.avail_in = static_cast<uInt>(in.size());
+    z.next_out = reinterpret_cast<Bytef *>(out.data());
+    z.avail_out = static_cast<uInt>(out.size());
+    int status = deflate(&z, Z_FINISH);
+    out.resize(z.total_out);
+    deflateEnd(&z);
+    return status == Z_STREAM_END;
+}
+
+class PrometheusSink final : public SinkPlugin {
+public:
+    explicit PrometheusSink(Context &ctx)
+        : SinkPlugin(ctx),
+          listen_(ctx.config().get_string("listen", "127.0.0.1:9464")),
+          path_(ctx.config().get_string("path", "/metrics")),
+          expire_after_ns_(ctx.config().get_duration_ns("expire_after", 300'000'000'000)),
+          max_connections_(ctx.config().get_int("max_connections", 64)),
+          store_(ctx.config().get_bool("count_events", false)) {
+        if (path_.empty() || path_[0] != '/') throw ConfigError("path", "must start with '/'");
+        if (max_connections_ < 1) throw ConfigError("max_connections", "must be at least 1");
+    }
+
+    void start() override {
+        server_ = std::make_unique<HttpServer>(ctx_, listen_, static_cast<std::size_t>(max_connections_),
+                                               [this](const HttpRequest &r, HttpResponse &out) { serve(r, out); });
+        ctx_.info("serving " + path_ + " on " + listen_ + " (port " + std::to_string(server_->port()) + ")");
+    }
+
+    void stop() override { server_.reset(); }
+
+    sonde_status consume(const sonde_batch &batch) override {
+        store_.update(batch, now_ns());
+        return SONDE_OK;
+    }
+
+    void on_input_stopped(std::string_view input) override { store_.drop_input(input); }
+
+private:
+    void serve(const HttpRequest &request, HttpResponse &response) {
+        std::string_view target = request.target;
+        if (auto q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
+        if (target != path_) {
+            response.status = 404;
+            response.body = "not found; metrics are at " + path_ + "\n";
+            return;
+        }
+        if (request.method != "GET" && request.method != "HEAD") {
+            response.status = 405;
+            response.body = "only GET\n";
+            return;
+        }
+        store_.expire(now_ns() - static_cast<std::int64_t>(expire_after_ns_));
+        const bool openmetrics = request.accept.find("application/openmetrics-text") != std::string::npos;
+        bool zipped = request.accept_encoding.find("gzip") != std::string::npos;
+        const Rendering &r = rendering(openmetrics ? Format::openmetrics_1_0 : Format::text_0_0_4, zipped);
+        zipped = zipped && !r.gzipped.empty();  // compression failed: send it plain
+        response.content_type = openmetrics ? openmetrics_type : text_type;
+        if (zipped) response.content_encoding = "gzip";
+        if (request.method != "HEAD") response.body = zipped ? r.gzipped : r.plain;
+    }
+
+    // The exposition in one format, rendered (and compressed) again only
+    // when the store changed since: scrapes between updates cost no rendering.
+    struct Rendering {
+        std::uint64_t generation = ~0ull, gzip_generation = ~0ull;
+        std::string plain, gzipped;
+    };
+    const Rendering &rendering(Format format, bool zipped) {
+        Rendering &r = format == Format::openmetrics_1_0 ? openmetrics_ : text_;
+        if (r.generation != store_.generation()) {
+            r.plain.clear();
+            store_.render(r.plain, format);
+            r.generation = store_.generation();
+        }
+        if (zipped && r.gzip_generation != r.generation) {
+            if (!gzip(r.plain, r.gzipped)) r.gzipped.clear();
+            r.gzip_generation = r.generation;
+        }
+        return r;
+    }
+
+    std::string listen_, path_;
+    std::uint64_t expire_after_ns_;
+    std::int64_t max_connections_;
+    MetricStore store_;
+    Rendering text_, openmetrics_;
+    std::unique_ptr<HttpServer> server_;
+};
+
+}  // namespace
+}  // namespace sonde::prometheus
+
+SONDE_SINK_PLUGIN(sonde::prometheus::PrometheusSink, "prometheus", "0.1.0",
+                  "Prometheus exposition endpoint (text 0.0.4, OpenMetrics 1.0, gzip)")
