@@ -106,12 +106,15 @@ TEST_CASE("check-config: every error as file:line:column, exit 1; a good dir exi
     CHECK(good.wait() == 0);
 }
 
+#ifdef SONDE_EVERY_PLUGIN_BUILT
 TEST_CASE("the shipped conf.d is valid") {
     Process p(sonde({"check-config", "--config-dir", std::string(SONDE_SOURCE_DIR) + "/conf.d", "--plugin-dir",
                      SONDE_PLUGIN_DIR}));
     INFO(p.stderr_text);
     CHECK(p.wait() == 0);
 }
+
+#endif
 
 TEST_CASE("sonde plugins lists every object with kind, versions and status; --describe lists records") {
     Process list(sonde({"plugins", "--plugin-dir", SONDE_PLUGIN_DIR}));
