@@ -42,7 +42,6 @@ struct Instance::Handle {
     sonde_timer_fn timer_fn = nullptr;
     sonde_fd_ready_fn fd_fn = nullptr;
     sonde_fd_events_fn once_fn = nullptr;  // one-shot watch
-    std::uint32_t events = 0;
     void *user_data = nullptr;
     std::chrono::nanoseconds period{0};
     std::chrono::steady_clock::time_point next{};
@@ -201,18 +200,24 @@ void Instance::arm_timer(const std::shared_ptr<Handle> &handle) {
         }));
 }
 
-sonde_status Instance::watch_fd(int fd, sonde_fd_ready_fn fn, void *user_data, std::uint64_t &out_handle) {
+std::shared_ptr<Instance::Handle> Instance::fd_handle(int fd, void *user_data) {
     State s = state_.load();
-    if (!fn || fd < 0 || !on_strand() || (s != State::starting && s != State::running)) return SONDE_ERR_ARGUMENT;
+    if (fd < 0 || !on_strand() || (s != State::starting && s != State::running)) return nullptr;
     auto handle = std::make_shared<Handle>();
-    handle->id = next_handle_++;
     handle->descriptor = std::make_unique<asio::posix::stream_descriptor>(strand_);
     boost::system::error_code ec;
     handle->descriptor->assign(fd, ec);
-    if (ec) return SONDE_ERR_ARGUMENT;
-    handle->fd_fn = fn;
+    if (ec) return nullptr;
+    handle->id = next_handle_++;
     handle->user_data = user_data;
     handles_[handle->id] = handle;
+    return handle;
+}
+
+sonde_status Instance::watch_fd(int fd, sonde_fd_ready_fn fn, void *user_data, std::uint64_t &out_handle) {
+    auto handle = fn ? fd_handle(fd, user_data) : nullptr;
+    if (!handle) return SONDE_ERR_ARGUMENT;
+    handle->fd_fn = fn;
     out_handle = handle->id;
     arm_watch(handle);
     return SONDE_OK;
@@ -234,21 +239,11 @@ void Instance::arm_watch(const std::shared_ptr<Handle> &handle) {
 
 sonde_status Instance::watch_fd_once(int fd, std::uint32_t events, sonde_fd_events_fn fn, void *user_data,
                                      std::uint64_t &out_handle) {
-    State s = state_.load();
     const std::uint32_t known = SONDE_FD_READABLE | SONDE_FD_WRITABLE;
-    if (!fn || fd < 0 || !on_strand() || (events & known) == 0 || (events & ~known) ||
-        (s != State::starting && s != State::running))
-        return SONDE_ERR_ARGUMENT;
-    auto handle = std::make_shared<Handle>();
-    handle->id = next_handle_++;
-    handle->descriptor = std::make_unique<asio::posix::stream_descriptor>(strand_);
-    boost::system::error_code ec;
-    handle->descriptor->assign(fd, ec);
-    if (ec) return SONDE_ERR_ARGUMENT;
+    if (!fn || (events & known) == 0 || (events & ~known)) return SONDE_ERR_ARGUMENT;
+    auto handle = fd_handle(fd, user_data);
+    if (!handle) return SONDE_ERR_ARGUMENT;
     handle->once_fn = fn;
-    handle->user_data = user_data;
-    handle->events = events;
-    handles_[handle->id] = handle;
     out_handle = handle->id;
     // Readable and writable waits race; the first to complete wins and ends the watch.
     for (std::uint32_t which : {SONDE_FD_READABLE, SONDE_FD_WRITABLE}) {

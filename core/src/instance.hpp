@@ -129,6 +129,8 @@ protected:
 
 private:
     struct Handle;
+    // A registered handle watching fd, or null when fd or the state is wrong.
+    std::shared_ptr<Handle> fd_handle(int fd, void *user_data);
     void arm_timer(const std::shared_ptr<Handle> &handle);
     void arm_watch(const std::shared_ptr<Handle> &handle);
     void cancel_all();
