@@ -144,8 +144,13 @@ void HttpServer::read_ready(const std::shared_ptr<Connection> &c) {
         return;
     }
     boost::beast::error_code ec;
-    std::size_t used = c->parser->put(boost::asio::buffer(c->in), ec);
-    c->in.erase(0, used);
+    // put() takes one piece at a time (header, then body).
+    while (!c->in.empty() && !c->parser->is_done()) {
+        std::size_t used = c->parser->put(boost::asio::buffer(c->in), ec);
+        c->in.erase(0, used);
+        if (ec || used == 0) break;
+    }
+    if (!ec && !c->parser->is_done()) ec = http::error::need_more;
     if (ec == http::error::need_more && c->in.size() <= max_request_bytes) {
         c->watch = ctx_.when_ready_once(c->fd, SONDE_FD_READABLE, [this, c](std::uint32_t) { read_ready(c); });
         return;

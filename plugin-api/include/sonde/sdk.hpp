@@ -113,6 +113,12 @@ public:
     }
 
     bool has(const std::string &key) const { return json_.contains(key); }
+    // Every key of this table (for free-form tables such as HTTP headers).
+    std::vector<std::string> keys() const {
+        std::vector<std::string> out;
+        for (const auto &[key, value] : json_.items()) out.push_back(key);
+        return out;
+    }
 
     bool get_bool(const std::string &key, bool fallback) {
         return get<bool>(key, fallback, "a boolean", &nlohmann::json::is_boolean);

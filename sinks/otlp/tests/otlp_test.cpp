@@ -1,0 +1,161 @@
+// The otlp sink in the real agent against a receiver on loopback that
+// decodes with an independent implementation (tests/receiver/receiver.js,
+// using @opentelemetry/otlp-transformer's generated protobuf code).
+#include "agent_process.hpp"
+#include "http_get.hpp"
+
+#include <set>
+#include <thread>
+
+using namespace sonde_test;
+
+namespace {
+
+Process start_receiver(std::uint16_t port, int fail_first = 0) {
+    Process receiver({"/usr/bin/env", "node", OTLP_RECEIVER, std::to_string(port), std::to_string(fail_first)});
+    receiver.read_until([](const std::string &out) { return out.find("\"listening\"") != std::string::npos; },
+                        std::chrono::seconds(15));
+    REQUIRE_MESSAGE(receiver.stdout_text.find("\"listening\"") != std::string::npos, receiver.stderr_text);
+    return receiver;
+}
+
+Process start_agent(const TempDir &conf) {
+    return Process(sonde({"run", "--config-dir", conf.path, "--plugin-dir", SONDE_PLUGIN_DIR, "--plugin-dir", ABI_PLUGIN_DIR}));
+}
+
+std::string config(std::uint16_t port, const std::string &extra = "") {
+    return "[agent]\ninterval = \"100ms\"\n[inputs.counting]\n[sinks.otlp]\nendpoint = \"http://127.0.0.1:" +
+           std::to_string(port) + "\"\nmax_batch_age = \"200ms\"\n" + extra;
+}
+
+std::vector<nlohmann::json> requests(const std::string &stdout_text, const std::string &path) {
+    std::vector<nlohmann::json> out;
+    for (const auto &line : json_lines(stdout_text))
+        if (line.value("path", "") == path && line.value("status", 0) == 200) out.push_back(line);
+    return out;
+}
+
+std::map<std::string, nlohmann::json> attributes(const nlohmann::json &list) {
+    std::map<std::string, nlohmann::json> out;
+    for (const auto &kv : list) out[kv["key"]] = kv["value"];
+    return out;
+}
+
+// Sequence numbers of every test.event log record received.
+std::set<std::int64_t> sequences(const std::string &stdout_text) {
+    std::set<std::int64_t> out;
+    for (const auto &r : requests(stdout_text, "/v1/logs"))
+        for (const auto &rl : r["request"]["resourceLogs"])
+            for (const auto &sl : rl["scopeLogs"])
+                for (const auto &record : sl["logRecords"])
+                    out.insert(std::stoll(attributes(record["attributes"])["sequence"]["intValue"].get<std::string>()));
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("every field of a known batch, as decoded by an independent OTLP implementation") {
+    const std::uint16_t port = free_port();
+    Process receiver = start_receiver(port);
+    TempDir conf;
+    conf.write("s.toml", config(port, "[sinks.otlp.resource]\n\"deployment.environment\" = \"test\"\n"));
+    Process agent = start_agent(conf);
+    receiver.read_until([](const std::string &out) {
+        return !requests(out, "/v1/metrics").empty() && !requests(out, "/v1/logs").empty();
+    }, std::chrono::seconds(10));
+    kill(agent.pid, SIGTERM);
+    CHECK(agent.wait() == 0);
+    kill(receiver.pid, SIGTERM);
+    receiver.wait();
+    INFO(agent.stderr_text);
+    INFO(receiver.stdout_text.substr(0, 4000));
+
+    auto metrics = requests(receiver.stdout_text, "/v1/metrics");
+    REQUIRE_FALSE(metrics.empty());
+    CHECK(metrics[0]["contentType"] == "application/x-protobuf");
+    const auto &rm = metrics[0]["request"]["resourceMetrics"][0];
+    auto resource = attributes(rm["resource"]["attributes"]);
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    CHECK(resource["service.name"]["stringValue"] == "sonde");
+    CHECK(resource["service.version"]["stringValue"] == "0.1.0");
+    CHECK(resource["host.name"]["stringValue"] == host);
+    CHECK(resource["os.type"]["stringValue"] == "linux");
+    CHECK(resource["deployment.environment"]["stringValue"] == "test");
+    const auto &scope = rm["scopeMetrics"][0];
+    CHECK(scope["scope"]["name"] == "counting");
+    const auto &metric = scope["metrics"][0];
+    CHECK(metric["name"] == "test.ticks");
+    CHECK(metric["unit"] == "{tick}");
+    CHECK(metric["description"] == "ticks so far");
+    CHECK(metric["sum"]["isMonotonic"] == true);
+    CHECK(metric["sum"]["aggregationTemporality"] == 2);  // cumulative
+    const auto &point = metric["sum"]["dataPoints"][0];
+    CHECK(attributes(point["attributes"])["source"]["stringValue"] == "counting");
+    CHECK(std::stoll(point["asInt"].get<std::string>()) >= 1);
+    CHECK(std::stoull(point["timeUnixNano"].get<std::string>()) > std::stoull(point["startTimeUnixNano"].get<std::string>()));
+
+    auto logs = requests(receiver.stdout_text, "/v1/logs");
+    REQUIRE_FALSE(logs.empty());
+    const auto &record = logs[0]["request"]["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0];
+    auto a = attributes(record["attributes"]);
+    CHECK(a["event.name"]["stringValue"] == "test.event");
+    CHECK(a["ok"]["boolValue"] == true);
+    CHECK(std::stoll(a["sequence"]["intValue"].get<std::string>()) >= 1);
+    CHECK(record["severityNumber"] == 9);
+    CHECK(std::stoull(record["timeUnixNano"].get<std::string>()) > 0);
+}
+
+TEST_CASE("a receiver answering 503 at first gets every record once it recovers") {
+    const std::uint16_t port = free_port();
+    Process receiver = start_receiver(port, 3);
+    TempDir conf;
+    conf.write("s.toml", config(port));
+    Process agent = start_agent(conf);
+    receiver.read_until([](const std::string &out) { return sequences(out).size() >= 25; }, std::chrono::seconds(20));
+    kill(agent.pid, SIGTERM);
+    CHECK(agent.wait() == 0);
+    kill(receiver.pid, SIGTERM);
+    receiver.wait();
+    INFO(agent.stderr_text);
+    CHECK(receiver.stdout_text.find("\"status\":503") != std::string::npos);
+    auto seen = sequences(receiver.stdout_text);
+    REQUIRE(seen.size() >= 25);
+    // No gap: every event from the first to the last arrived.
+    CHECK(*seen.begin() == 1);
+    CHECK(static_cast<std::size_t>(*seen.rbegin()) == seen.size());
+    CHECK(agent.stderr_text.find("HTTP 503") != std::string::npos);
+    CHECK(agent.stderr_text.find("exporting to http://127.0.0.1:" + std::to_string(port) + " again") != std::string::npos);
+}
+
+TEST_CASE("JSON encoding decodes too") {
+    const std::uint16_t port = free_port();
+    Process receiver = start_receiver(port);
+    TempDir conf;
+    conf.write("s.toml", config(port, "encoding = \"json\"\ngzip = false\n"));
+    Process agent = start_agent(conf);
+    receiver.read_until([](const std::string &out) { return !requests(out, "/v1/metrics").empty(); }, std::chrono::seconds(10));
+    kill(agent.pid, SIGTERM);
+    CHECK(agent.wait() == 0);
+    kill(receiver.pid, SIGTERM);
+    receiver.wait();
+    auto metrics = requests(receiver.stdout_text, "/v1/metrics");
+    REQUIRE_FALSE(metrics.empty());
+    CHECK(metrics[0]["contentType"] == "application/json");
+    CHECK(metrics[0]["request"]["resourceMetrics"][0]["scopeMetrics"][0]["metrics"][0]["name"] == "test.ticks");
+}
+
+TEST_CASE("a receiver that stays down: the sink drops and counts, memory stays bounded, the agent runs") {
+    const std::uint16_t port = free_port();  // nobody listens
+    TempDir conf;
+    conf.write("s.toml", "[agent]\ninterval = \"10ms\"\n[inputs.counting]\n[sinks.otlp]\nendpoint = \"http://127.0.0.1:" +
+                             std::to_string(port) + "\"\nmax_batch_age = \"50ms\"\nqueue_capacity = 20\n");
+    Process agent = start_agent(conf);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    kill(agent.pid, SIGTERM);
+    CHECK(agent.wait() == 0);
+    INFO(agent.stderr_text);
+    CHECK(agent.stderr_text.find("connect: Connection refused; retrying with backoff") != std::string::npos);
+    CHECK(agent.stderr_text.find("queue_full=") != std::string::npos);  // the queue's policy dropped, counted
+    CHECK(agent.stderr_text.find("sinks.otlp delivered=") != std::string::npos);
+}

@@ -1,0 +1,43 @@
+// OTLP/HTTP receiver for sonde's tests. Decodes every request with the
+// generated protobuf code that @opentelemetry/otlp-transformer ships (an
+// implementation independent of sonde's) and prints one JSON line per
+// request on stdout. Usage: node receiver.js PORT [FAIL_FIRST_N]
+'use strict';
+const http = require('http');
+const zlib = require('zlib');
+const root = require('@opentelemetry/otlp-transformer/build/src/generated/root');
+
+const port = Number(process.argv[2]);
+let failuresLeft = Number(process.argv[3] || 0);  // answer 503 to the first N requests
+const types = {
+  '/v1/metrics': root.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest,
+  '/v1/logs': root.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest,
+};
+
+http.createServer((req, res) => {
+  const chunks = [];
+  req.on('data', (c) => chunks.push(c));
+  req.on('end', () => {
+    if (failuresLeft > 0) {
+      failuresLeft--;
+      console.log(JSON.stringify({ path: req.url, status: 503 }));
+      res.writeHead(503);
+      res.end('busy');
+      return;
+    }
+    const type = types[req.url];
+    if (!type) {
+      res.writeHead(404);
+      res.end();
+      return;
+    }
+    let body = Buffer.concat(chunks);
+    if (req.headers['content-encoding'] === 'gzip') body = zlib.gunzipSync(body);
+    const json = req.headers['content-type'] === 'application/json';
+    const message = json ? type.fromObject(JSON.parse(body.toString())) : type.decode(body);
+    const request = type.toObject(message, { longs: String, enums: Number });
+    console.log(JSON.stringify({ path: req.url, status: 200, contentType: req.headers['content-type'], request }));
+    res.writeHead(200, { 'Content-Type': 'application/x-protobuf' });
+    res.end();
+  });
+}).listen(port, '127.0.0.1', () => console.log(JSON.stringify({ listening: port })));
