@@ -1,6 +1,7 @@
 // Records per second from an input through the router to a sink, on one io
-// thread: the generator plugin against the discard sink and the stdout sink
-// (stdout should be redirected to /dev/null). Prints one line per sink.
+// thread: the generator plugin against the discard, stdout (redirect it to
+// /dev/null), file (JSON lines into a temporary directory) and prometheus
+// (snapshot updates, no scrapes) sinks. Prints one line per sink.
 #include "agent.hpp"
 #include "plugin_library.hpp"
 
@@ -10,7 +11,9 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <thread>
+#include <unistd.h>
 
 using namespace sonde::core;
 
@@ -33,11 +36,14 @@ InstanceConfig instance(InstanceRole role, const std::string &name) {
     return c;
 }
 
-void run(const PluginRegistry &registry, const std::string &sink, std::uint64_t points) {
+void run(const PluginRegistry &registry, const std::string &sink, std::uint64_t points,
+         nlohmann::json sink_config = nlohmann::json::object()) {
     auto logger = std::make_shared<spdlog::logger>("bench", std::make_shared<spdlog::sinks::null_sink_mt>());
     Agent agent(AgentConfig{}, registry, logger);
     std::string error;
-    if (!agent.add(instance(InstanceRole::sink, sink), error) ||
+    InstanceConfig sink_instance = instance(InstanceRole::sink, sink);
+    sink_instance.plugin_config = std::move(sink_config);
+    if (!agent.add(sink_instance, error) ||
         !agent.add(instance(InstanceRole::input, "generator"), error)) {
         std::fprintf(stderr, "%s\n", error.c_str());
         std::exit(1);
@@ -80,4 +86,8 @@ int main(int argc, char **argv) {
     registry.scan(dirs);
     run(registry, "discard", points);
     run(registry, "stdout", points);
+    std::filesystem::path dir = std::filesystem::temp_directory_path() / ("sonde-bench-" + std::to_string(getpid()));
+    run(registry, "file", points, {{"directory", dir.string()}, {"max_total_size", "256MiB"}});
+    std::filesystem::remove_all(dir);
+    if (registry.find("prometheus")) run(registry, "prometheus", points, {{"listen", "127.0.0.1:0"}});
 }

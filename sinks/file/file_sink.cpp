@@ -71,10 +71,13 @@ public:
         // and applies the queue's overflow policy, counting what it drops.
         if (buffer_.size() >= max_buffer_bytes_) return SONDE_RETRY;
         writer_.append(buffer_, batch);
+        if (buffer_.size() >= write_threshold_bytes) write_out();  // don't wait for the timer
         return SONDE_OK;
     }
 
 private:
+    static constexpr std::size_t write_threshold_bytes = 1 << 20;
+
     // Writes the buffer out, whole lines at a time, rotating and deleting
     // old files so the directory never holds more than max_total_size.
     void write_out() {
