@@ -3,9 +3,9 @@
 // serialization and gzip at the fastest level, as the sink does per request.
 #include "otlp_encoding.hpp"
 
+#include <sonde/gzip.hpp>
 #include <sonde/sdk.hpp>
 
-#include <zlib.h>
 
 #include <chrono>
 #include <cstdio>
@@ -35,17 +35,8 @@ int main(int argc, char **argv) {
         builder.add(batch, 1);
         auto [metrics, logs] = builder.take();
         metrics.SerializeToString(&plain);
-        uLongf size = compressBound(plain.size()) + 32;
-        compressed.resize(size);
-        z_stream z{};
-        deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY);
-        z.next_in = reinterpret_cast<Bytef *>(plain.data());
-        z.avail_in = static_cast<uInt>(plain.size());
-        z.next_out = reinterpret_cast<Bytef *>(compressed.data());
-        z.avail_out = static_cast<uInt>(compressed.size());
-        deflate(&z, Z_FINISH);
-        compressed_bytes += z.total_out;
-        deflateEnd(&z);
+        sonde::gzip(plain, compressed, Z_BEST_SPEED);
+        compressed_bytes += compressed.size();
         bytes += plain.size();
     }
     double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

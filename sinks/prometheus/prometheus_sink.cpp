@@ -5,9 +5,9 @@
 #include "exposition.hpp"
 #include "http_server.hpp"
 
+#include <sonde/gzip.hpp>
 #include <sonde/sdk.hpp>
 
-#include <zlib.h>
 
 #include <memory>
 
@@ -16,20 +16,6 @@ namespace {
 
 constexpr const char *text_type = "text/plain; version=0.0.4; charset=utf-8";
 constexpr const char *openmetrics_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
-
-bool gzip(const std::string &in, std::string &out) {
-    z_stream z{};
-    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) return false;
-    out.resize(deflateBound(&z, in.size()));
-    z.next_in = reinterpret_cast<Bytef *>(const_cast<char *>(in.data()));
-    z.avail_in = static_cast<uInt>(in.size());
-    z.next_out = reinterpret_cast<Bytef *>(out.data());
-    z.avail_out = static_cast<uInt>(out.size());
-    int status = deflate(&z, Z_FINISH);
-    out.resize(z.total_out);
-    deflateEnd(&z);
-    return status == Z_STREAM_END;
-}
 
 class PrometheusSink final : public SinkPlugin {
 public:
