@@ -7,14 +7,12 @@ packages=(
   g++ cmake ninja-build ccache pkg-config util-linux
   libboost-dev nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev libfmt-dev doctest-dev
   clang llvm libbpf-dev bpftool linux-libc-dev libelf-dev zlib1g-dev
-  prometheus libprotobuf-dev protobuf-compiler
+  libprotobuf-dev protobuf-compiler
 )
 # Extra packages a caller needs (e.g. the benchmarks' peers), one per argument.
 packages+=("$@")
 
 missing=()
-# Node.js runs the OTLP test receiver; images often bring their own.
-command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
