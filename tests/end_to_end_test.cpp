@@ -5,6 +5,7 @@
 #include <sys/sysinfo.h>
 
 #include <map>
+#include <thread>
 
 using namespace sonde_test;
 
@@ -131,4 +132,57 @@ TEST_CASE("sonde plugins lists every object with kind, versions and status; --de
     Process version(sonde({"--version"}));
     REQUIRE(version.wait() == 0);
     CHECK(version.stdout_text.rfind("sonde ", 0) == 0);
+}
+
+TEST_CASE("sonde trace: dump reads back what the file sink wrote; a torn tail is reported, not fatal") {
+    TempDir conf, out;
+    conf.write("s.toml", "[agent]\ninterval = \"50ms\"\n[inputs.procfs]\ndisks = false\n[sinks.file]\ndirectory = \"" +
+                             out.path.string() + "\"\nflush_interval = \"50ms\"\n");
+    Process agent(sonde({"run", "--config-dir", conf.path, "--plugin-dir", SONDE_PLUGIN_DIR}));
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    kill(agent.pid, SIGTERM);
+    REQUIRE(agent.wait() == 0);
+    std::vector<std::string> files;
+    for (const auto &entry : fs::directory_iterator(out.path)) files.push_back(entry.path().string());
+    REQUIRE(files.size() == 1);
+    std::ifstream in(files[0]);
+    std::string written((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+
+    Process dump(sonde({"trace", "dump", files[0]}));
+    REQUIRE(dump.wait() == 0);
+    CHECK(json_lines(dump.stdout_text) == json_lines(written));  // every record, unchanged
+
+    std::ofstream(files[0], std::ios::app) << "{\"record\":\"metric\",\"time\":\"2026-";  // a crash mid-write
+    Process torn(sonde({"trace", "dump", files[0]}));
+    CHECK(torn.wait() == 1);
+    CHECK(json_lines(torn.stdout_text) == json_lines(written));  // everything before the damage
+    CHECK(torn.stderr_text.find(files[0] + ":") == 0);
+    CHECK(torn.stderr_text.find("torn record at byte " + std::to_string(written.size()) + " (no final newline); " +
+                                std::to_string(json_lines(written).size()) + " records read before it") != std::string::npos);
+}
+
+TEST_CASE("sonde trace summary: counts, rates, latency quantiles of events and histograms") {
+    TempDir dir;
+    dir.write("a.jsonl",
+              "{\"record\":\"metric\",\"time\":\"2026-11-21T23:10:16.000000000Z\",\"input\":\"sched\",\"name\":\"h\","
+              "\"kind\":\"histogram\",\"unit\":\"s\",\"attributes\":{},\"start_time\":\"2026-11-21T23:10:15.000000000Z\","
+              "\"histogram\":{\"count\":2,\"sum\":0.002,\"bounds\":[0.001,0.01],\"counts\":[2,0,0]}}\n"
+              "{\"record\":\"event\",\"time\":\"2026-11-21T23:10:17.000000000Z\",\"input\":\"s\",\"name\":\"e\","
+              "\"attributes\":{\"latency_ns\":25000000}}\n"
+              "{\"record\":\"event\",\"time\":\"2026-11-21T23:10:18.000000000Z\",\"input\":\"s\",\"name\":\"e\","
+              "\"attributes\":{\"latency_ns\":15000000}}\n"
+              "{\"record\":\"metric\",\"time\":\"2026-11-21T23:10:20.000000000Z\",\"input\":\"sched\",\"name\":\"h\","
+              "\"kind\":\"histogram\",\"unit\":\"s\",\"attributes\":{},\"start_time\":\"2026-11-21T23:10:15.000000000Z\","
+              "\"histogram\":{\"count\":12,\"sum\":0.05,\"bounds\":[0.001,0.01],\"counts\":[2,10,0]}}\n");
+    Process summary(sonde({"trace", "summary", (dir.path / "a.jsonl").string()}));
+    REQUIRE(summary.wait() == 0);
+    INFO(summary.stdout_text);
+    CHECK(summary.stdout_text.find("4 records from 2026-11-21T23:10:16.000000000Z to 2026-11-21T23:10:20.000000000Z (4.000 s)") !=
+          std::string::npos);
+    // e: two events, 0.5/s, p50 15 ms, max 25 ms.
+    CHECK(summary.stdout_text.find("e                                                      2      0.50   0.015000   0.025000   0.025000   0.025000") !=
+          std::string::npos);
+    // h: gained 10 samples, all in the (0.001, 0.01] bucket.
+    CHECK(summary.stdout_text.find("h                                                      2      0.50   0.010000   0.010000   0.010000   0.010000") !=
+          std::string::npos);
 }

@@ -2,6 +2,7 @@
 #include "agent.hpp"
 #include "config.hpp"
 #include "plugin_library.hpp"
+#include "trace.hpp"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -22,6 +23,8 @@ const char *usage = R"(usage:
   sonde run [--config-dir DIR] [--plugin-dir DIR]...
   sonde check-config [--config-dir DIR] [--plugin-dir DIR]...
   sonde plugins [--plugin-dir DIR]... [--describe NAME]
+  sonde trace dump FILE...       records of the file sink's JSON-lines files
+  sonde trace summary FILE...    time range, counts, rates, latency quantiles
   sonde --version
 
 Defaults: in a build tree, the build's plugins/ and the source tree's conf.d/;
@@ -201,6 +204,15 @@ int main(int argc, char **argv) {
     if (argc == 2 && std::string(argv[1]) == "--version") {
         std::printf("sonde %s (plugin ABI %d.%d)\n", SONDE_VERSION, SONDE_ABI_MAJOR, SONDE_ABI_MINOR);
         return 0;
+    }
+    if (argc >= 3 && std::string(argv[1]) == "trace") {
+        std::vector<std::string> files(argv + 3, argv + argc);
+        std::string what = argv[2];
+        if (files.empty() || (what != "dump" && what != "summary")) {
+            std::fputs(usage, stderr);
+            return 2;
+        }
+        return what == "dump" ? trace_dump(files, std::cout, std::cerr) : trace_summary(files, std::cout, std::cerr);
     }
     Options options;
     if (!parse(argc, argv, options)) {
