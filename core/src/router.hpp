@@ -14,7 +14,6 @@
 #include <deque>
 #include <mutex>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 namespace sonde::core {

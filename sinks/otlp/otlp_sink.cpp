@@ -163,6 +163,7 @@ private:
         failing_ = true;
     }
 
+    // Reads a protobuf answer's partial_success (a JSON answer is not parsed).
     void count_partial_success(const std::string &body, bool metrics) {
         if (json_ || body.empty()) return;
         std::int64_t rejected = 0;

@@ -253,9 +253,6 @@ public:
         points_.back().histogram = &histogram;
     }
 
-    std::size_t size() const noexcept { return points_.size(); }
-    std::uint32_t record_id() const noexcept { return record_id_; }
-
     // Sends everything collected to the host and clears the buffer.
     inline void emit(Context &ctx);
 

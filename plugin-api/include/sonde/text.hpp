@@ -45,8 +45,6 @@ public:
         rest_ = end == std::string_view::npos ? std::string_view{} : rest_.substr(end);
         return true;
     }
-    std::string_view rest() const { return rest_; }
-
 private:
     std::string_view rest_;
 };

@@ -101,8 +101,9 @@ TEST_CASE("a kernel without the hooks, and no privileges: one-line refusal, the 
           std::string::npos);
     CHECK(agent.stdout_text.find("system.cpu.load_average.1m") != std::string::npos);  // procfs went on
 
-    // Without privileges: as nobody, through setpriv when it is there.
-    if (access("/usr/bin/setpriv", X_OK) == 0) {
+    // Without privileges: as nobody, through setpriv (util-linux, installed by scripts/install-deps.sh).
+    REQUIRE_MESSAGE(access("/usr/bin/setpriv", X_OK) == 0, "setpriv is missing");
+    {
         std::filesystem::permissions(conf.path, std::filesystem::perms::all);
         Process unprivileged({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", SONDE_BINARY,
                               "run", "--config-dir", conf.path, "--plugin-dir", SONDE_PLUGIN_DIR});
