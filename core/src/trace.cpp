@@ -1,5 +1,8 @@
 #include "trace.hpp"
 
+#include <sonde/record_binary.hpp>
+#include <sonde/record_json.hpp>
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -15,14 +18,10 @@ namespace sonde::core {
 
 namespace {
 
-// Calls fn(record) for every complete, valid line; reports the first damage.
-bool read_records(const std::string &file, std::ostream &err, const std::function<void(const nlohmann::json &)> &fn) {
-    std::ifstream in(file, std::ios::binary);
-    if (!in) {
-        err << file << ": cannot open\n";
-        return false;
-    }
-    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+using LineFn = std::function<void(std::string_view line)>;
+
+// JSON lines: each complete, valid line is a record.
+bool read_json_lines(const std::string &file, const std::string &text, std::ostream &err, const LineFn &fn) {
     std::size_t start = 0, line = 0, records = 0;
     while (start < text.size()) {
         ++line;
@@ -32,18 +31,50 @@ bool read_records(const std::string &file, std::ostream &err, const std::functio
                 << " records read before it\n";
             return false;
         }
-        auto record = nlohmann::json::parse(text.begin() + static_cast<std::ptrdiff_t>(start),
-                                            text.begin() + static_cast<std::ptrdiff_t>(end), nullptr, false);
+        std::string_view record_text(text.data() + start, end - start);
+        auto record = nlohmann::json::parse(record_text, nullptr, false);
         if (record.is_discarded() || !record.is_object() || !record.contains("name") || !record.contains("time")) {
             err << file << ":" << line << ": corrupt record at byte " << start << "; " << records
                 << " records read before it\n";
             return false;
         }
-        fn(record);
+        fn(std::string_view(text.data() + start, end + 1 - start));
         ++records;
         start = end + 1;
     }
     return true;
+}
+
+// The binary format: records decoded and written as the JSON-lines sink would.
+bool read_binary(const std::string &file, const std::string &text, std::ostream &err, const LineFn &fn) {
+    RecordBinaryReader reader;
+    RecordJsonWriter writer;
+    std::string line;
+    std::size_t records = 0;
+    auto damage = reader.read(text, [&](const sonde_record_info &info, const sonde_metric_point *point, const sonde_event *event) {
+        line.clear();
+        if (point) writer.append_metric(line, info, *point);
+        else writer.append_event(line, info, *event);
+        fn(line);
+        ++records;
+    });
+    if (damage) {
+        err << file << ": " << damage->what << " at byte " << damage->offset << "; " << records << " records read before it\n";
+        return false;
+    }
+    return true;
+}
+
+// Calls fn with the JSON line of every readable record of a file of either
+// format; reports the first damage and stops there.
+bool read_records(const std::string &file, std::ostream &err, const LineFn &fn) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+        err << file << ": cannot open\n";
+        return false;
+    }
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    return RecordBinaryReader::is_binary(text) ? read_binary(file, text, err, fn) : read_json_lines(file, text, err, fn);
 }
 
 // "2026-11-21T23:10:16.637407839Z" -> seconds since the epoch.
@@ -97,7 +128,7 @@ struct NameSummary {
 int trace_dump(const std::vector<std::string> &files, std::ostream &out, std::ostream &err) {
     int status = 0;
     for (const auto &file : files)
-        if (!read_records(file, err, [&](const nlohmann::json &r) { out << r.dump() << '\n'; })) status = 1;
+        if (!read_records(file, err, [&](std::string_view line) { out << line; })) status = 1;
     return status;
 }
 
@@ -108,7 +139,8 @@ int trace_summary(const std::vector<std::string> &files, std::ostream &out, std:
     std::string first_text = "-", last_text = "-";
     std::uint64_t total = 0;
     for (const auto &file : files) {
-        bool ok = read_records(file, err, [&](const nlohmann::json &r) {
+        bool ok = read_records(file, err, [&](std::string_view line) {
+            const auto r = nlohmann::json::parse(line);
             double t = parse_time(r["time"].get<std::string>());
             NameSummary &s = names[r["name"].get<std::string>()];
             ++s.count;

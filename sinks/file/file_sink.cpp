@@ -1,6 +1,8 @@
-// file sink: records as JSON lines (docs/json-schema.md) into rotating
-// files under a hard disk budget. Lines are self-delimiting, so a reader of
-// a file cut by a crash stops cleanly at the torn last line. See README.md.
+// file sink: records as JSON lines (docs/json-schema.md) or in the compact
+// binary format (docs/binary-format.md), in rotating files under a hard disk
+// budget. Both encodings are self-delimiting (lines; checksummed frames), so a
+// reader of a file cut by a crash stops cleanly at the torn tail. See README.md.
+#include <sonde/record_binary.hpp>
 #include <sonde/record_json.hpp>
 #include <sonde/sdk.hpp>
 
@@ -14,6 +16,7 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
+#include <memory>
 #include <vector>
 
 namespace sonde::file_sink {
@@ -30,6 +33,67 @@ SyncPolicy parse_sync(const std::string &s) {
     throw ConfigError("fsync", "expected \"never\", \"on_rotate\" or \"on_flush\"");
 }
 
+// An encoding as the sink sees it: records go into a buffer as whole units
+// (lines, frames); a run of whole units can go into a file, after the
+// preamble that makes the file readable on its own.
+class FileFormat {
+public:
+    virtual ~FileFormat() = default;
+    virtual const char *extension() const = 0;
+    virtual void append(std::string &buffer, const sonde_batch &batch) = 0;
+    // Completes the unit in progress, so the buffer holds whole units only.
+    virtual void seal(std::string &buffer) = 0;
+    // The longest run of whole units at the front of `buffer` that is at most
+    // `limit` bytes; the first unit alone when it is longer.
+    virtual std::size_t whole_units(std::string_view buffer, std::size_t limit) const = 0;
+    // What a new file starts with, for the units at the front of `buffer`.
+    virtual std::string preamble(std::string_view buffer, std::int64_t now_ns) const = 0;
+};
+
+class JsonLinesFormat final : public FileFormat {
+public:
+    const char *extension() const override { return ".jsonl"; }
+    void append(std::string &buffer, const sonde_batch &batch) override { writer_.append(buffer, batch); }
+    void seal(std::string &) override {}
+    std::size_t whole_units(std::string_view buffer, std::size_t limit) const override {
+        if (buffer.size() <= limit) return buffer.size();
+        std::size_t end = limit ? buffer.rfind('\n', limit - 1) : std::string_view::npos;
+        if (end == std::string_view::npos) end = buffer.find('\n');
+        return end == std::string_view::npos ? buffer.size() : end + 1;
+    }
+    std::string preamble(std::string_view, std::int64_t) const override { return {}; }
+
+private:
+    RecordJsonWriter writer_;
+};
+
+class BinaryFormat final : public FileFormat {
+public:
+    BinaryFormat(std::string host, std::string writer, std::size_t frame_bytes)
+        : writer_(std::move(host), std::move(writer)), frame_bytes_(frame_bytes) {}
+    const char *extension() const override { return ".sonde"; }
+    void append(std::string &buffer, const sonde_batch &batch) override {
+        writer_.append(batch);
+        if (writer_.open_frame_bytes() >= frame_bytes_) writer_.seal(buffer);
+    }
+    void seal(std::string &buffer) override { writer_.seal(buffer); }
+    std::size_t whole_units(std::string_view buffer, std::size_t limit) const override {
+        return RecordBinaryWriter::whole_frames(buffer, limit);
+    }
+    std::string preamble(std::string_view buffer, std::int64_t now_ns) const override {
+        return writer_.file_preamble(buffer, now_ns);
+    }
+
+private:
+    RecordBinaryWriter writer_;
+    std::size_t frame_bytes_;
+};
+
+std::string host_name() {
+    char name[256] = {};
+    return ::gethostname(name, sizeof name - 1) == 0 ? name : "unknown";
+}
+
 class FileSink final : public SinkPlugin {
 public:
     explicit FileSink(Context &ctx)
@@ -42,8 +106,12 @@ public:
           flush_interval_ns_(ctx.config().get_duration_ns("flush_interval", 1'000'000'000)),
           max_buffer_bytes_(ctx.config().get_size_bytes("max_buffer", 16ull << 20)),
           sync_(parse_sync(ctx.config().get_string("fsync", "on_rotate"))) {
-        if (ctx.config().get_string("format", "jsonl") != "jsonl")
-            throw ConfigError("format", "only \"jsonl\" is available in this version");
+        const std::string format = ctx.config().get_string("format", "jsonl");
+        if (format == "jsonl") format_ = std::make_unique<JsonLinesFormat>();
+        else if (format == "binary")
+            format_ = std::make_unique<BinaryFormat>(host_name(), "sonde file sink 0.2.0",
+                                                     std::min<std::uint64_t>(max_frame_bytes, max_file_bytes_ / 4));
+        else throw ConfigError("format", "expected \"jsonl\" or \"binary\"");
         if (directory_.empty()) throw ConfigError("directory", "is required: where the files go");
         if (prefix_.empty() || prefix_.find('/') != std::string::npos)
             throw ConfigError("prefix", "must be a non-empty file name prefix");
@@ -70,56 +138,54 @@ public:
         // Full buffer: the disk is not taking writes. The host keeps the batch
         // and applies the queue's overflow policy, counting what it drops.
         if (buffer_.size() >= max_buffer_bytes_) return SONDE_RETRY;
-        writer_.append(buffer_, batch);
+        format_->append(buffer_, batch);
         if (buffer_.size() >= write_threshold_bytes) write_out();  // don't wait for the timer
         return SONDE_OK;
     }
 
 private:
     static constexpr std::size_t write_threshold_bytes = 1 << 20;
+    static constexpr std::uint64_t max_frame_bytes = 64 << 10;
 
-    // Writes the buffer out, whole lines at a time, rotating and deleting
+    // Writes the buffer out, whole units at a time, rotating and deleting
     // old files so the directory never holds more than max_total_size.
     void write_out() {
+        format_->seal(buffer_);
         while (!buffer_.empty()) {
-            std::size_t chunk = chunk_size();
-            if (!ensure_file(chunk) || !make_room(chunk)) return;
-            ssize_t n = ::write(fd_, buffer_.data(), chunk);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) {
-                failed("write " + path_, errno);
-                if (errno == ENOSPC) close_file();  // start afresh once space returns
-                return;
+            if (!ensure_file()) return;
+            std::size_t room = static_cast<std::size_t>(max_file_bytes_ - std::min(max_file_bytes_, file_bytes_));
+            std::size_t chunk = format_->whole_units(buffer_, room);
+            if (chunk > room && file_records_) {  // full: the next file takes it
+                close_file();
+                continue;
             }
-            buffer_.erase(0, static_cast<std::size_t>(n));
-            file_bytes_ += static_cast<std::uint64_t>(n);
-            total_bytes_ += static_cast<std::uint64_t>(n);
+            if (!make_room(chunk) || !write_all(buffer_.data(), chunk)) return;
+            buffer_.erase(0, chunk);
+            file_records_ = true;
             recovered();
         }
         if (sync_ == SyncPolicy::on_flush && fd_ >= 0) ::fdatasync(fd_);
     }
 
-    // The largest prefix of the buffer made of whole lines that fits one file.
-    std::size_t chunk_size() const {
-        std::size_t limit = static_cast<std::size_t>(std::min<std::uint64_t>(buffer_.size(), max_file_bytes_));
-        if (limit == buffer_.size()) return limit;
-        std::size_t end = buffer_.rfind('\n', limit - 1);
-        return end == std::string::npos ? limit : end + 1;  // a line longer than a file is split
-    }
-
-    // An open file with room for `bytes`, rotating by size and age.
-    bool ensure_file(std::size_t bytes) {
+    // An open file, rotating by age and replacing a file that was deleted
+    // under us; a new file starts with the format's preamble.
+    bool ensure_file() {
         const std::int64_t now = now_ns();
-        if (fd_ >= 0 && file_bytes_ > 0 &&
-            (file_bytes_ + bytes > max_file_bytes_ ||
-             static_cast<std::uint64_t>(now - opened_ns_) >= max_file_age_ns_))
-            close_file();
+        if (fd_ >= 0) {
+            struct stat st{};
+            if (::fstat(fd_, &st) == 0 && st.st_nlink == 0) {
+                ctx_.warn(path_ + " was deleted; starting a new file");
+                close_file();
+            } else if (file_records_ && static_cast<std::uint64_t>(now - opened_ns_) >= max_file_age_ns_) {
+                close_file();
+            }
+        }
         if (fd_ >= 0) return true;
         std::error_code ec;
         fs::create_directories(directory_, ec);  // it may have vanished
         char sequence[16];
         std::snprintf(sequence, sizeof sequence, "%06llu", static_cast<unsigned long long>(++sequence_ % 1000000));
-        path_ = directory_ + "/" + prefix_ + "-" + timestamp(now) + "-" + sequence + ".jsonl";
+        path_ = directory_ + "/" + prefix_ + "-" + timestamp(now) + "-" + sequence + format_->extension();
         fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0644);
         if (fd_ < 0) {
             failed("open " + path_, errno);
@@ -127,10 +193,37 @@ private:
         }
         opened_ns_ = now;
         file_bytes_ = 0;
+        file_records_ = false;
         total_bytes_ = directory_bytes();
+        const std::string preamble = format_->preamble(buffer_, now);
+        if (!make_room(preamble.size()) || !write_all(preamble.data(), preamble.size())) {
+            ::close(fd_);
+            fd_ = -1;
+            ::unlink(path_.c_str());
+            return false;
+        }
         return true;
     }
 
+    // Appends to the open file; a failed write is cut back off, so the file
+    // always ends with a whole unit and the bytes can be written again later.
+    bool write_all(const char *data, std::size_t size) {
+        std::size_t done = 0;
+        while (done < size) {
+            ssize_t n = ::write(fd_, data + done, size - done);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) {
+                int error = n < 0 ? errno : ENOSPC;
+                if (::ftruncate(fd_, static_cast<off_t>(file_bytes_)) != 0) close_file();
+                failed("write " + path_, error);
+                return false;
+            }
+            done += static_cast<std::size_t>(n);
+        }
+        file_bytes_ += size;
+        total_bytes_ += size;
+        return true;
+    }
     // Deletes the oldest closed files until `bytes` more fit the budget.
     bool make_room(std::size_t bytes) {
         if (total_bytes_ + bytes <= max_total_bytes_) return true;
@@ -151,7 +244,8 @@ private:
         std::error_code ec;
         for (fs::directory_iterator it(directory_, ec), end; !ec && it != end; it.increment(ec)) {
             std::string name = it->path().filename().string();
-            if (name.rfind(prefix_ + "-", 0) != 0 || it->path().extension() != ".jsonl" || it->path() == path_) continue;
+            if (name.rfind(prefix_ + "-", 0) != 0 || it->path().extension() != format_->extension() || it->path() == path_)
+                continue;
             std::error_code size_ec;
             auto size = fs::file_size(it->path(), size_ec);
             files.emplace_back(it->path().string(), size_ec ? 0 : size);
@@ -172,6 +266,7 @@ private:
         ::close(fd_);
         fd_ = -1;
         file_bytes_ = 0;
+        file_records_ = false;
     }
 
     static std::string timestamp(std::int64_t ns) {
@@ -197,17 +292,18 @@ private:
     std::string directory_, prefix_;
     std::uint64_t max_file_bytes_, max_file_age_ns_, max_total_bytes_, flush_interval_ns_, max_buffer_bytes_;
     SyncPolicy sync_;
-    RecordJsonWriter writer_;
+    std::unique_ptr<FileFormat> format_;
     std::string buffer_;
     int fd_ = -1;
     std::string path_;
     std::int64_t opened_ns_ = 0;
     std::uint64_t file_bytes_ = 0, total_bytes_ = 0, sequence_ = 0;
+    bool file_records_ = false;  // the open file holds records, not just its preamble
     bool failing_ = false;
 };
 
 }  // namespace
 }  // namespace sonde::file_sink
 
-SONDE_SINK_PLUGIN(sonde::file_sink::FileSink, "file", "0.1.0",
-                  "Records as JSON lines in rotating files under a disk budget")
+SONDE_SINK_PLUGIN(sonde::file_sink::FileSink, "file", "0.2.0",
+                  "Records as JSON lines or compact binary in rotating files under a disk budget")
