@@ -1,6 +1,6 @@
 // Records per second from an input through the router to a sink, on one io
 // thread: the generator plugin against the discard, stdout (redirect it to
-// /dev/null), file (JSON lines into a temporary directory) and prometheus
+// /dev/null), file (JSON lines, then binary, into a temporary directory) and prometheus
 // (snapshot updates, no scrapes) sinks. Prints one line per sink.
 #include "agent.hpp"
 #include "plugin_library.hpp"
@@ -37,7 +37,7 @@ InstanceConfig instance(InstanceRole role, const std::string &name) {
 }
 
 void run(const PluginRegistry &registry, const std::string &sink, std::uint64_t points,
-         nlohmann::json sink_config = nlohmann::json::object()) {
+         nlohmann::json sink_config = nlohmann::json::object(), const std::string &label = "") {
     auto logger = std::make_shared<spdlog::logger>("bench", std::make_shared<spdlog::sinks::null_sink_mt>());
     Agent agent(AgentConfig{}, registry, logger);
     std::string error;
@@ -66,8 +66,8 @@ void run(const PluginRegistry &registry, const std::string &sink, std::uint64_t 
     double cpu = cpu_seconds() - cpu_before;
     std::string s = agent.summary();
     std::uint64_t delivered = std::stoull(s.substr(s.find("delivered=") + 10));
-    std::fprintf(stderr, "sink=%-8s points=%llu wall=%.3fs cpu=%.3fs points_per_second=%.0f points_per_cpu_second=%.0f\n",
-                 sink.c_str(), static_cast<unsigned long long>(delivered), seconds, cpu, delivered / seconds,
+    std::fprintf(stderr, "sink=%-11s points=%llu wall=%.3fs cpu=%.3fs points_per_second=%.0f points_per_cpu_second=%.0f\n",
+                 (label.empty() ? sink : label).c_str(), static_cast<unsigned long long>(delivered), seconds, cpu, delivered / seconds,
                  delivered / cpu);
 }
 
@@ -87,7 +87,10 @@ int main(int argc, char **argv) {
     run(registry, "discard", points);
     run(registry, "stdout", points);
     std::filesystem::path dir = std::filesystem::temp_directory_path() / ("sonde-bench-" + std::to_string(getpid()));
-    run(registry, "file", points, {{"directory", dir.string()}, {"max_total_size", "256MiB"}});
+    run(registry, "file", points, {{"directory", dir.string()}, {"max_total_size", "256MiB"}}, "file-jsonl");
+    std::filesystem::remove_all(dir);
+    run(registry, "file", points, {{"directory", dir.string()}, {"max_total_size", "256MiB"}, {"format", "binary"}},
+        "file-binary");
     std::filesystem::remove_all(dir);
     if (registry.find("prometheus")) run(registry, "prometheus", points, {{"listen", "127.0.0.1:0"}});
 }

@@ -40,7 +40,13 @@ inline constexpr std::size_t max_interned_strings = 65536;      // then strings 
 inline constexpr std::size_t max_interned_string_bytes = 256;
 
 // Operation codes; a code >= first_shape_op is a record of shape (code - first_shape_op).
-enum Op : std::uint64_t { op_string = 0, op_shape = 1, op_header = 2, first_shape_op = 16 };
+enum Op : std::uint64_t { op_string = 0, op_shape = 1, op_header = 2, op_bounds = 3, first_shape_op = 16 };
+
+// How many strings, shapes and bucket-bound lists a file defines before a frame.
+struct Known {
+    std::uint64_t strings = 0, shapes = 0, bounds = 0;
+    bool operator==(const Known &) const = default;
+};
 
 inline void put_varint(std::string &out, std::uint64_t v) {
     char bytes[10];
@@ -109,8 +115,7 @@ struct Predictor {
     std::uint64_t frame = 0;  // frame number this state belongs to
     std::int64_t time_ns = 0;
     std::vector<PreviousValue> fields;
-    std::vector<double> bounds;
-    double sum = 0;
+    double sum = 0;  // of the previous histogram
 };
 
 }  // namespace sonde::binary_format
@@ -145,7 +150,7 @@ public:
     void seal(std::string &out) {
         if (frame_.empty()) return;
         std::string payload;
-        put_header_fields(payload, frame_strings_known_, frame_shapes_known_, frame_base_ns_);
+        put_frame_fields(payload, frame_known_, frame_base_ns_);
         payload += frame_;
         append_frame(out, payload);
         frame_.clear();
@@ -154,21 +159,23 @@ public:
     // What a new file holds before `frames` (whole frames this writer sealed):
     // the magic, the header, and the definitions those frames rely on.
     std::string file_preamble(std::string_view frames, std::int64_t created_ns) const {
-        std::uint64_t strings_known = 0, shapes_known = 0;
+        binary_format::Known known;
         if (frames.size() > binary_format::frame_header_bytes) {
             std::string_view payload = frames.substr(binary_format::frame_header_bytes);
-            strings_known = read_varint(payload);
-            shapes_known = read_varint(payload);
+            known.strings = read_varint(payload);
+            known.shapes = read_varint(payload);
+            known.bounds = read_varint(payload);
         }
         std::string payload;
-        put_header_fields(payload, 0, 0, 0);
+        put_frame_fields(payload, {}, 0);
         binary_format::put_varint(payload, binary_format::op_header);
         binary_format::put_varint(payload, binary_format::version);
         put_text(payload, host_);
         put_text(payload, writer_);
         binary_format::put_varint(payload, binary_format::zigzag(created_ns));
-        for (std::uint64_t s = 0; s < strings_known; ++s) define_string(payload, strings_[s]);
-        for (std::uint64_t s = 0; s < shapes_known; ++s) payload += shapes_[s].definition;
+        for (std::uint64_t i = 0; i < known.strings; ++i) define_string(payload, strings_[i]);
+        for (std::uint64_t i = 0; i < known.shapes; ++i) payload += shapes_[i].definition;
+        for (std::uint64_t i = 0; i < known.bounds; ++i) payload += bounds_[i];
         std::string out(binary_format::magic);
         append_frame(out, payload);
         return out;
@@ -205,7 +212,7 @@ private:
         Shape &shape = shapes_[shape_id(info, values, n, value_type)];
         Predictor &p = shape.predictor;
         if (p.frame != frame_number_) {
-            p = Predictor{frame_number_, frame_base_ns_, std::vector<PreviousValue>(shape.fields.count()), {}, 0};
+            p = Predictor{frame_number_, frame_base_ns_, std::vector<PreviousValue>(shape.fields.count()), 0};
         }
         // Interning may define strings: do it before the record's bytes start.
         current_.resize(shape.fields.count());
@@ -213,6 +220,9 @@ private:
         std::uint32_t f = n;
         if (shape.fields.start_time) current_[f++] = Field{static_cast<std::uint64_t>(point->start_time_ns), 0, {}};
         if (shape.fields.value) current_[f++] = field_value(point->value);
+        static const sonde_histogram no_histogram{sizeof(sonde_histogram), 0, nullptr, nullptr, 0, 0};
+        const sonde_histogram &histogram = point && point->histogram ? *point->histogram : no_histogram;
+        const std::uint64_t bounds = shape.fields.histogram ? bounds_id(histogram) : 0;
 
         put_varint(frame_, first_shape_op + static_cast<std::uint64_t>(&shape - shapes_.data()));
         put_varint(frame_, zigzag(static_cast<std::int64_t>(static_cast<std::uint64_t>(time_ns) - static_cast<std::uint64_t>(p.time_ns))));
@@ -230,7 +240,7 @@ private:
             if (!changed(current_[i], p.fields[i])) continue;
             put_field(field_type(shape.fields, shape.types, i), current_[i], p.fields[i]);
         }
-        if (shape.fields.histogram) put_histogram(point->histogram, p);
+        if (shape.fields.histogram) put_histogram(histogram, bounds, p);
     }
 
     struct Field {
@@ -279,39 +289,44 @@ private:
         before.string = now.string;
     }
 
-    void put_histogram(const sonde_histogram *h, binary_format::Predictor &p) {
+    void put_histogram(const sonde_histogram &h, std::uint64_t bounds, binary_format::Predictor &p) {
         using namespace binary_format;
-        static const sonde_histogram empty{sizeof(sonde_histogram), 0, nullptr, nullptr, 0, 0};
-        static const std::uint64_t no_counts[1] = {0};
-        if (!h) h = &empty;
-        const std::uint64_t *counts = h->bucket_counts ? h->bucket_counts : no_counts;
-        const std::uint32_t bound_count = h->bucket_counts ? h->bound_count : 0;
-        put_varint(frame_, bound_count);
-        bool same_bounds = p.bounds.size() == bound_count &&
-                           (bound_count == 0 || std::memcmp(p.bounds.data(), h->upper_bounds, bound_count * sizeof(double)) == 0);
-        frame_ += same_bounds ? '\0' : '\1';
-        if (!same_bounds) {
-            double before = 0;
-            for (std::uint32_t b = 0; b < bound_count; ++b) {
-                put_varint(frame_, double_delta(h->upper_bounds[b], before));
-                before = h->upper_bounds[b];
-            }
-            p.bounds.assign(h->upper_bounds, h->upper_bounds + bound_count);
-        }
-        put_varint(frame_, h->count);
-        put_varint(frame_, double_delta(h->sum, p.sum));
-        p.sum = h->sum;
+        put_varint(frame_, bounds);
+        put_varint(frame_, h.count);
+        put_varint(frame_, double_delta(h.sum, p.sum));
+        p.sum = h.sum;
         // Buckets as (gap, count) pairs for the non-empty ones.
+        const std::uint32_t buckets = h.bucket_counts ? h.bound_count + 1 : 0;
         std::uint64_t nonzero = 0;
-        for (std::uint32_t b = 0; b <= bound_count; ++b) nonzero += counts[b] != 0;
+        for (std::uint32_t b = 0; b < buckets; ++b) nonzero += h.bucket_counts[b] != 0;
         put_varint(frame_, nonzero);
         std::uint32_t next = 0;
-        for (std::uint32_t b = 0; b <= bound_count; ++b) {
-            if (!counts[b]) continue;
+        for (std::uint32_t b = 0; b < buckets; ++b) {
+            if (!h.bucket_counts[b]) continue;
             put_varint(frame_, b - next);
-            put_varint(frame_, counts[b]);
+            put_varint(frame_, h.bucket_counts[b]);
             next = b + 1;
         }
+    }
+
+    // The id of a histogram's list of bucket bounds, defined in the frame the first time it is seen.
+    std::uint64_t bounds_id(const sonde_histogram &h) {
+        const std::uint32_t count = h.bucket_counts && h.upper_bounds ? h.bound_count : 0;
+        std::string key(reinterpret_cast<const char *>(h.upper_bounds), count * sizeof(double));
+        auto [it, added] = bounds_index_.try_emplace(std::move(key), bounds_.size());
+        if (added) {
+            std::string definition;
+            binary_format::put_varint(definition, binary_format::op_bounds);
+            binary_format::put_varint(definition, count);
+            double before = 0;
+            for (std::uint32_t b = 0; b < count; ++b) {
+                binary_format::put_varint(definition, binary_format::double_delta(h.upper_bounds[b], before));
+                before = h.upper_bounds[b];
+            }
+            frame_ += definition;
+            bounds_.push_back(std::move(definition));
+        }
+        return it->second;
     }
 
     // The shape of this record, defined in the frame the first time it is seen.
@@ -381,8 +396,7 @@ private:
     void open_frame(std::int64_t base_ns) {
         ++frame_number_;
         frame_base_ns_ = base_ns;
-        frame_strings_known_ = strings_.size();
-        frame_shapes_known_ = shapes_.size();
+        frame_known_ = {strings_.size(), shapes_.size(), bounds_.size()};
     }
 
     static void define_string(std::string &out, std::string_view text) {
@@ -393,9 +407,10 @@ private:
         binary_format::put_varint(out, text.size());
         out += text;
     }
-    static void put_header_fields(std::string &out, std::uint64_t strings, std::uint64_t shapes, std::int64_t base_ns) {
-        binary_format::put_varint(out, strings);
-        binary_format::put_varint(out, shapes);
+    static void put_frame_fields(std::string &out, const binary_format::Known &known, std::int64_t base_ns) {
+        binary_format::put_varint(out, known.strings);
+        binary_format::put_varint(out, known.shapes);
+        binary_format::put_varint(out, known.bounds);
         binary_format::put_varint(out, binary_format::zigzag(base_ns));
     }
     static void append_frame(std::string &out, std::string_view payload) {
@@ -423,12 +438,15 @@ private:
 
     std::string host_, writer_;
     std::string frame_;  // payload of the frame in progress, after its header fields
-    std::uint64_t frame_number_ = 0, frame_strings_known_ = 0, frame_shapes_known_ = 0;
+    std::uint64_t frame_number_ = 0;
+    binary_format::Known frame_known_;
     std::int64_t frame_base_ns_ = 0;
     std::deque<std::string> strings_;  // stable addresses for the index's keys
     std::unordered_map<std::string_view, std::uint32_t, StringHash, std::equal_to<>> string_index_;
     std::vector<Shape> shapes_;
     std::unordered_map<std::string, std::size_t> shape_index_;
+    std::vector<std::string> bounds_;  // op_bounds definitions, by id
+    std::unordered_map<std::string, std::size_t> bounds_index_;  // raw doubles -> id
     std::size_t last_shape_ = SIZE_MAX;
     std::vector<std::uint32_t> types_;
     std::vector<Field> current_;
@@ -524,13 +542,18 @@ private:
     std::optional<std::string> read_frame(std::string_view payload, bool first, const RecordFn &fn) {
         using namespace binary_format;
         Input in{payload};
-        std::uint64_t strings_known = in.varint(), shapes_known = in.varint();
+        Known expected;
+        expected.strings = in.varint();
+        expected.shapes = in.varint();
+        expected.bounds = in.varint();
         std::int64_t base_ns = unzigzag(in.varint());
         if (in.failed) return "truncated frame header";
-        if (strings_known != strings_.size() || shapes_known != shapes_.size())
-            return "it expects " + std::to_string(strings_known) + " strings and " + std::to_string(shapes_known) +
-                   " shapes defined before it, the file has " + std::to_string(strings_.size()) + " and " +
-                   std::to_string(shapes_.size());
+        const Known known{strings_.size(), shapes_.size(), bounds_.size()};
+        if (!(expected == known))
+            return "it expects " + std::to_string(expected.strings) + " strings, " + std::to_string(expected.shapes) +
+                   " shapes and " + std::to_string(expected.bounds) + " bound lists defined before it, the file has " +
+                   std::to_string(known.strings) + ", " + std::to_string(known.shapes) + " and " +
+                   std::to_string(known.bounds);
         ++frame_number_;
         bool header_seen = !first;
         while (!in.rest.empty()) {
@@ -548,6 +571,12 @@ private:
                 strings_.emplace_back(in.text());
             } else if (op == op_shape) {
                 if (auto error = read_shape(in)) return error;
+            } else if (op == op_bounds) {
+                std::uint64_t count = in.varint();
+                if (count > 65536) return "bad bounds definition";
+                auto &bounds = bounds_.emplace_back();
+                double before = 0;
+                for (std::uint64_t b = 0; b < count && !in.failed; ++b) bounds.push_back(before = undo_double_delta(in.varint(), before));
             } else if (op >= first_shape_op && op - first_shape_op < shapes_.size()) {
                 if (auto error = read_record(in, shapes_[op - first_shape_op], base_ns, fn)) return error;
             } else {
@@ -588,7 +617,7 @@ private:
     std::optional<std::string> read_record(Input &in, Shape &shape, std::int64_t base_ns, const RecordFn &fn) {
         using namespace binary_format;
         Predictor &p = shape.predictor;
-        if (p.frame != frame_number_) p = Predictor{frame_number_, base_ns, std::vector<PreviousValue>(shape.fields.count()), {}, 0};
+        if (p.frame != frame_number_) p = Predictor{frame_number_, base_ns, std::vector<PreviousValue>(shape.fields.count()), 0};
         p.time_ns = static_cast<std::int64_t>(static_cast<std::uint64_t>(p.time_ns) + static_cast<std::uint64_t>(unzigzag(in.varint())));
         const std::uint32_t field_count = shape.fields.count();
         masks_.clear();
@@ -638,15 +667,10 @@ private:
 
     std::optional<std::string> read_histogram(Input &in, binary_format::Predictor &p, sonde_histogram &h) {
         using namespace binary_format;
-        std::uint64_t bound_count = in.varint();
-        if (in.failed || bound_count > 65536) return "bad histogram";
-        if (in.byte() != 0) {
-            p.bounds.clear();
-            double before = 0;
-            for (std::uint64_t b = 0; b < bound_count && !in.failed; ++b) p.bounds.push_back(before = undo_double_delta(in.varint(), before));
-        } else if (p.bounds.size() != bound_count) {
-            return "histogram bounds repeat a histogram with other bounds";
-        }
+        std::uint64_t bounds = in.varint();
+        if (in.failed || bounds >= bounds_.size()) return "undefined bounds " + std::to_string(bounds);
+        const std::vector<double> &upper_bounds = bounds_[bounds];
+        const std::size_t bound_count = upper_bounds.size();
         h.struct_size = sizeof h;
         h.bound_count = static_cast<std::uint32_t>(bound_count);
         h.count = in.varint();
@@ -658,7 +682,7 @@ private:
             if (next > bound_count) return "histogram bucket out of range";
             counts_[next++] = in.varint();
         }
-        h.upper_bounds = p.bounds.data();
+        h.upper_bounds = upper_bounds.data();
         h.bucket_counts = counts_.data();
         return std::nullopt;
     }
@@ -684,6 +708,7 @@ private:
     Header header_;
     std::deque<std::string> strings_;
     std::deque<Shape> shapes_;
+    std::deque<std::vector<double>> bounds_;
     std::uint64_t frame_number_ = 0;
     std::vector<std::uint64_t> masks_;
     std::vector<sonde_value> values_;
