@@ -7,7 +7,7 @@ packages=(
   g++ cmake ninja-build ccache pkg-config util-linux
   libboost-dev nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev libfmt-dev doctest-dev
   clang llvm libbpf-dev bpftool linux-libc-dev libelf-dev zlib1g-dev
-  libprotobuf-dev protobuf-compiler
+  libprotobuf-dev protobuf-compiler libssl-dev
 )
 # Extra packages a caller needs (e.g. the benchmarks' peers), one per argument.
 packages+=("$@")

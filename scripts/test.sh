@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # The tests also need a real Prometheus (and promtool), and Node.js for the
 # OTLP receiver (images often bring their own node and npm).
-test_packages=(prometheus)
+test_packages=(prometheus openssl)
 command -v node >/dev/null && command -v npm >/dev/null || test_packages+=(nodejs npm)
 scripts/install-deps.sh "${test_packages[@]}"
 # The OTLP tests decode with an independent implementation from npm.

@@ -19,31 +19,37 @@ struct HttpClient::Exchange {
     Exchange() { parser.body_limit(1 << 20); }
 };
 
-void resolve_endpoint(const std::string &endpoint, sockaddr_storage &address, socklen_t &length,
-                      std::string &host_header) {
-    if (endpoint.rfind("https://", 0) == 0)
-        throw ConfigError("endpoint", "https needs TLS, which this version of the otlp sink does not have; use http://");
-    if (endpoint.rfind("http://", 0) != 0) throw ConfigError("endpoint", "expected http://host:port");
-    std::string rest = endpoint.substr(7);
+Endpoint resolve_endpoint(const std::string &url) {
+    Endpoint e;
+    std::string rest;
+    if (url.rfind("https://", 0) == 0) {
+        e.tls = true;
+        rest = url.substr(8);
+    } else if (url.rfind("http://", 0) == 0) {
+        rest = url.substr(7);
+    } else {
+        throw ConfigError("endpoint", "expected http://host:port or https://host:port");
+    }
     if (auto slash = rest.find('/'); slash != std::string::npos) rest.resize(slash);
     std::size_t colon = rest.rfind(':');
-    std::string host = colon == std::string::npos ? rest : rest.substr(0, colon);
-    std::string port = colon == std::string::npos ? "80" : rest.substr(colon + 1);
-    if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+    if (colon != std::string::npos && rest.find(']', colon) != std::string::npos) colon = std::string::npos;  // [v6]
+    e.host = colon == std::string::npos ? rest : rest.substr(0, colon);
+    std::string port = colon == std::string::npos ? (e.tls ? "443" : "80") : rest.substr(colon + 1);
+    if (e.host.size() > 2 && e.host.front() == '[') e.host = e.host.substr(1, e.host.size() - 2);
     addrinfo hints{};
     hints.ai_socktype = SOCK_STREAM;
     addrinfo *found = nullptr;
-    if (host.empty() || getaddrinfo(host.c_str(), port.c_str(), &hints, &found) != 0 || !found)
+    if (e.host.empty() || getaddrinfo(e.host.c_str(), port.c_str(), &hints, &found) != 0 || !found)
         throw ConfigError("endpoint", "cannot resolve \"" + rest + "\"");
-    std::memcpy(&address, found->ai_addr, found->ai_addrlen);
-    length = found->ai_addrlen;
+    std::memcpy(&e.address, found->ai_addr, found->ai_addrlen);
+    e.length = found->ai_addrlen;
     freeaddrinfo(found);
-    host_header = rest;
+    e.host_header = rest;
+    return e;
 }
 
-HttpClient::HttpClient(Context &ctx, sockaddr_storage address, socklen_t length, std::string host_header,
-                       std::uint64_t timeout_ns)
-    : ctx_(ctx), address_(address), length_(length), host_header_(std::move(host_header)), timeout_ns_(timeout_ns) {}
+HttpClient::HttpClient(Context &ctx, Endpoint endpoint, const TlsContext *tls, std::uint64_t timeout_ns)
+    : ctx_(ctx), endpoint_(std::move(endpoint)), tls_context_(tls), timeout_ns_(timeout_ns) {}
 
 HttpClient::~HttpClient() { close_socket(); }
 
@@ -51,7 +57,7 @@ void HttpClient::post(const std::string &path, const std::vector<std::pair<std::
                       const std::string &body, std::function<void(HttpResult)> done) {
     done_ = std::move(done);
     exchange_ = std::make_shared<Exchange>();
-    out_ = "POST " + path + " HTTP/1.1\r\nHost: " + host_header_ + "\r\n";
+    out_ = "POST " + path + " HTTP/1.1\r\nHost: " + endpoint_.host_header + "\r\n";
     for (const auto &[name, value] : headers) out_ += name + ": " + value + "\r\n";
     out_ += "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: keep-alive\r\n\r\n";
     out_ += body;
@@ -72,9 +78,9 @@ void HttpClient::watch(std::uint32_t events, void (HttpClient::*next)()) {
 
 void HttpClient::connect_now() {
     close_socket();
-    fd_ = ::socket(address_.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    fd_ = ::socket(endpoint_.address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd_ < 0) return finish({0, std::string("socket: ") + std::strerror(errno), "", ""}, false);
-    if (::connect(fd_, reinterpret_cast<sockaddr *>(&address_), length_) == 0) return connected();
+    if (::connect(fd_, reinterpret_cast<sockaddr *>(&endpoint_.address), endpoint_.length) == 0) return connected();
     if (errno != EINPROGRESS) return finish({0, std::string("connect: ") + std::strerror(errno), "", ""}, false);
     watch(SONDE_FD_WRITABLE, &HttpClient::connected);
 }
@@ -84,20 +90,59 @@ void HttpClient::connected() {
     socklen_t size = sizeof error;
     getsockopt(fd_, SOL_SOCKET, SO_ERROR, &error, &size);
     if (error) return finish({0, std::string("connect: ") + std::strerror(error), "", ""}, false);
+    if (tls_context_) {
+        tls_ = std::make_unique<TlsConnection>(*tls_context_, fd_);
+        return handshake();
+    }
     connected_ = true;
     write_some();
 }
 
+void HttpClient::handshake() {
+    IoStep step = tls_->handshake();
+    if (wait_for(step, &HttpClient::handshake)) return;
+    if (step.kind == IoStep::closed) return finish({0, "connection closed during the TLS handshake", "", ""}, false);
+    if (step.kind == IoStep::failed) return finish({0, step.error, "", ""}, false);
+    connected_ = true;
+    write_some();
+}
+
+bool HttpClient::wait_for(const IoStep &step, void (HttpClient::*next)()) {
+    if (step.kind == IoStep::want_read) watch(SONDE_FD_READABLE, next);
+    else if (step.kind == IoStep::want_write) watch(SONDE_FD_WRITABLE, next);
+    else return false;
+    return true;
+}
+
+IoStep HttpClient::send_some(const char *data, std::size_t size) {
+    if (tls_) return tls_->write(data, size);
+    for (;;) {
+        ssize_t n = ::send(fd_, data, size, MSG_NOSIGNAL);
+        if (n >= 0) return {IoStep::done, static_cast<std::size_t>(n), {}};
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return {IoStep::want_write, 0, {}};
+        return {IoStep::failed, 0, std::string("send: ") + std::strerror(errno)};
+    }
+}
+
+IoStep HttpClient::receive_some(char *data, std::size_t size) {
+    if (tls_) return tls_->read(data, size);
+    for (;;) {
+        ssize_t n = ::recv(fd_, data, size, 0);
+        if (n > 0) return {IoStep::done, static_cast<std::size_t>(n), {}};
+        if (n == 0) return {IoStep::closed, 0, {}};
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) return {IoStep::want_read, 0, {}};
+        return {IoStep::failed, 0, std::string("recv: ") + std::strerror(errno)};
+    }
+}
+
 void HttpClient::write_some() {
     while (written_ < out_.size()) {
-        ssize_t n = ::send(fd_, out_.data() + written_, out_.size() - written_, MSG_NOSIGNAL);
-        if (n > 0) {
-            written_ += static_cast<std::size_t>(n);
-            continue;
-        }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return watch(SONDE_FD_WRITABLE, &HttpClient::write_some);
-        return finish({0, std::string("send: ") + std::strerror(errno), "", ""}, false);
+        IoStep step = send_some(out_.data() + written_, out_.size() - written_);
+        if (wait_for(step, &HttpClient::write_some)) return;
+        if (step.kind != IoStep::done) return finish({0, step.error.empty() ? "connection closed" : step.error, "", ""}, false);
+        written_ += step.bytes;
     }
     watch(SONDE_FD_READABLE, &HttpClient::read_some);
 }
@@ -105,14 +150,14 @@ void HttpClient::write_some() {
 void HttpClient::read_some() {
     char buffer[16384];
     for (;;) {
-        ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
-        if (n > 0) {
-            in_.append(buffer, static_cast<std::size_t>(n));
+        IoStep step = receive_some(buffer, sizeof buffer);
+        if (step.kind == IoStep::done) {
+            in_.append(buffer, step.bytes);
             continue;
         }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-        if (n == 0) {  // closed: complete only if the parser can finish on EOF
+        if (step.kind == IoStep::want_read) break;
+        if (step.kind == IoStep::want_write) return watch(SONDE_FD_WRITABLE, &HttpClient::read_some);
+        if (step.kind == IoStep::closed) {  // complete only if the parser can finish on EOF
             boost::beast::error_code ec;
             while (!in_.empty() && !ec && !exchange_->parser.is_done()) {
                 std::size_t used = exchange_->parser.put(boost::asio::buffer(in_), ec);
@@ -123,7 +168,7 @@ void HttpClient::read_some() {
             if (exchange_->parser.is_done()) break;
             return finish({0, "connection closed before the answer", "", ""}, false);
         }
-        return finish({0, std::string("recv: ") + std::strerror(errno), "", ""}, false);
+        return finish({0, step.error, "", ""}, false);
     }
     boost::beast::error_code ec;
     // put() takes one piece at a time (header, chunk header, chunk...).
@@ -151,6 +196,7 @@ void HttpClient::finish(HttpResult result, bool keep_connection) {
 void HttpClient::close_socket() {
     if (fd_ < 0) return;
     ctx_.cancel_once(watch_);
+    tls_.reset();
     ::close(fd_);
     fd_ = -1;
     connected_ = false;

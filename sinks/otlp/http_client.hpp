@@ -1,8 +1,10 @@
 // One HTTP/1.1 request at a time to an OTLP/HTTP receiver, driven by the
-// host's one-shot fd watches: non-blocking connect, write, read of the
-// answer (Beast's response parser). Connections are kept alive when the
-// server allows. Deadlines are checked by tick().
+// host's one-shot fd watches: non-blocking connect, TLS handshake for https,
+// write, read of the answer (Beast's response parser). Connections are kept
+// alive when the server allows. Deadlines are checked by tick().
 #pragma once
+
+#include "tls.hpp"
 
 #include <sonde/sdk.hpp>
 
@@ -23,11 +25,22 @@ struct HttpResult {
     std::string retry_after;  // Retry-After header, if any
 };
 
+// Where requests go, from resolve_endpoint().
+struct Endpoint {
+    sockaddr_storage address{};
+    socklen_t length = 0;
+    std::string host;         // without port or brackets, for TLS verification
+    std::string host_header;  // host[:port] as written
+    bool tls = false;         // https
+};
+
+// "http://host[:port]" or "https://host[:port]" -> Endpoint; throws ConfigError("endpoint", ...).
+Endpoint resolve_endpoint(const std::string &endpoint);
+
 class HttpClient {
 public:
-    // `address` from resolve(); host_header for the Host header.
-    HttpClient(Context &ctx, sockaddr_storage address, socklen_t length, std::string host_header,
-               std::uint64_t timeout_ns);
+    // tls: required for an https endpoint, shared, outlives the client.
+    HttpClient(Context &ctx, Endpoint endpoint, const TlsContext *tls, std::uint64_t timeout_ns);
     ~HttpClient();
     HttpClient(const HttpClient &) = delete;
     HttpClient &operator=(const HttpClient &) = delete;
@@ -43,16 +56,21 @@ private:
     struct Exchange;
     void connect_now();
     void connected();
+    void handshake();
     void write_some();
     void read_some();
     void finish(HttpResult result, bool keep_connection);
     void close_socket();
     void watch(std::uint32_t events, void (HttpClient::*next)());
+    // Waits as the step asks and returns true, or returns false on progress.
+    bool wait_for(const IoStep &step, void (HttpClient::*next)());
+    IoStep send_some(const char *data, std::size_t size);
+    IoStep receive_some(char *data, std::size_t size);
 
     Context &ctx_;
-    sockaddr_storage address_;
-    socklen_t length_;
-    std::string host_header_;
+    Endpoint endpoint_;
+    const TlsContext *tls_context_;
+    std::unique_ptr<TlsConnection> tls_;  // the session of the open connection
     std::uint64_t timeout_ns_;
     int fd_ = -1;
     bool connected_ = false;
@@ -64,9 +82,5 @@ private:
     std::function<void(HttpResult)> done_;
     std::shared_ptr<Exchange> exchange_;  // the response parser of the request in flight
 };
-
-// "http://host:port" -> address; throws ConfigError("endpoint", ...).
-void resolve_endpoint(const std::string &endpoint, sockaddr_storage &address, socklen_t &length,
-                      std::string &host_header);
 
 }  // namespace sonde::otlp

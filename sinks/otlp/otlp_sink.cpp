@@ -45,14 +45,18 @@ public:
         Config headers = ctx.config().get_table("headers");
         for (const auto &name : headers.keys()) headers_.emplace_back(name, headers.get_string(name, ""));
         headers.finish();
-        resolve_endpoint(endpoint_, address_, address_length_, host_header_);
+        endpoint_address_ = resolve_endpoint(endpoint_);
+        TlsOptions tls = tls_options(ctx.config());
+        if (endpoint_address_.tls) tls_ = std::make_unique<TlsContext>(tls, endpoint_address_.host);
+        else if (!tls.ca_file.empty() || !tls.cert_file.empty() || !tls.server_name.empty() || tls.insecure_skip_verify)
+            throw ConfigError("tls", "TLS settings need an https:// endpoint");
         if (max_batch_size_ < 1) throw ConfigError("max_batch_size", "must be at least 1");
         headers_.emplace_back("Content-Type", json_ ? "application/json" : "application/x-protobuf");
         if (compress_) headers_.emplace_back("Content-Encoding", "gzip");
     }
 
     void start() override {
-        client_ = std::make_unique<HttpClient>(ctx_, address_, address_length_, host_header_, timeout_ns_);
+        client_ = std::make_unique<HttpClient>(ctx_, endpoint_address_, tls_.get(), timeout_ns_);
         batch_started_ns_ = now_ns();
         ctx_.every(100'000'000, [this] { tick(); });
         ctx_.info("exporting to " + endpoint_ + " (" + (json_ ? "JSON" : "protobuf") + (compress_ ? ", gzip)" : ")"));
@@ -191,9 +195,8 @@ private:
     std::vector<std::pair<std::string, std::string>> headers_;
     ResourceAttributes resource_;
     RequestBuilder builder_;
-    sockaddr_storage address_{};
-    socklen_t address_length_ = 0;
-    std::string host_header_;
+    Endpoint endpoint_address_;
+    std::unique_ptr<TlsContext> tls_;  // https only; before client_, so it outlives it
     std::unique_ptr<HttpClient> client_;
     std::deque<Export> ready_;
     std::int64_t batch_started_ns_ = 0, next_attempt_ns_ = 0;

@@ -159,3 +159,85 @@ TEST_CASE("a receiver that stays down: the sink drops and counts, memory stays b
     CHECK(agent.stderr_text.find("queue_full=") != std::string::npos);  // the queue's policy dropped, counted
     CHECK(agent.stderr_text.find("sinks.otlp delivered=") != std::string::npos);
 }
+
+namespace {
+
+// A CA, server and client certificates (tests/make_test_certs.sh).
+TempDir make_certificates() {
+    TempDir pki;
+    Process make({"/bin/sh", OTLP_MAKE_TEST_CERTS, pki.path.string()});
+    REQUIRE_MESSAGE(make.wait() == 0, make.stderr_text);
+    return pki;
+}
+
+std::string https_config(std::uint16_t port, const fs::path &pki, const std::string &ca) {
+    return "[agent]\ninterval = \"100ms\"\n[inputs.counting]\n[sinks.otlp]\nendpoint = \"https://127.0.0.1:" +
+           std::to_string(port) + "\"\nmax_batch_age = \"200ms\"\n[sinks.otlp.tls]\nca_file = \"" + (pki / ca).string() +
+           "\"\ncert_file = \"" + (pki / "client.crt").string() + "\"\nkey_file = \"" + (pki / "client.key").string() + "\"\n";
+}
+
+}  // namespace
+
+TEST_CASE("https with a configured CA and a client certificate: the receiver verifies the client, every record arrives") {
+    TempDir pki = make_certificates();
+    const std::uint16_t port = free_port();
+    Process receiver({"/usr/bin/env", "node", OTLP_RECEIVER, std::to_string(port), "0", pki.path.string()});
+    receiver.read_until([](const std::string &out) { return out.find("\"listening\"") != std::string::npos; },
+                        std::chrono::seconds(15));
+    TempDir conf;
+    conf.write("s.toml", https_config(port, pki.path, "ca.crt"));
+    Process agent = start_agent(conf);
+    receiver.read_until([](const std::string &out) { return sequences(out).size() >= 10 && !requests(out, "/v1/metrics").empty(); },
+                        std::chrono::seconds(15));
+    kill(agent.pid, SIGTERM);
+    CHECK(agent.wait() == 0);
+    kill(receiver.pid, SIGTERM);
+    receiver.wait();
+    INFO(agent.stderr_text);
+    INFO(receiver.stdout_text.substr(0, 2000));
+    auto metrics = requests(receiver.stdout_text, "/v1/metrics");
+    REQUIRE_FALSE(metrics.empty());
+    CHECK(metrics[0]["client"] == "sonde-test-client");  // the server required and verified it
+    CHECK(metrics[0]["request"]["resourceMetrics"][0]["scopeMetrics"][0]["metrics"][0]["name"] == "test.ticks");
+    auto seen = sequences(receiver.stdout_text);
+    REQUIRE(seen.size() >= 10);
+    CHECK(*seen.begin() == 1);
+    CHECK(static_cast<std::size_t>(*seen.rbegin()) == seen.size());
+    CHECK(receiver.stdout_text.find("tlsClientError") == std::string::npos);
+}
+
+TEST_CASE("https to a server the configured CA did not sign: refused with the reason, retried, the agent runs") {
+    TempDir pki = make_certificates();
+    const std::uint16_t port = free_port();
+    Process receiver({"/usr/bin/env", "node", OTLP_RECEIVER, std::to_string(port), "0", pki.path.string()});
+    receiver.read_until([](const std::string &out) { return out.find("\"listening\"") != std::string::npos; },
+                        std::chrono::seconds(15));
+    TempDir conf;
+    conf.write("s.toml", https_config(port, pki.path, "other-ca.crt"));
+    Process agent = start_agent(conf);
+    agent.read_until([](const std::string &) { return false; }, std::chrono::milliseconds(1500));
+    kill(agent.pid, SIGTERM);
+    CHECK(agent.wait() == 0);
+    kill(receiver.pid, SIGTERM);
+    receiver.wait();
+    INFO(agent.stderr_text);
+    CHECK(agent.stderr_text.find("TLS handshake: certificate verify failed") != std::string::npos);
+    CHECK(agent.stderr_text.find("retrying with backoff") != std::string::npos);
+    CHECK(requests(receiver.stdout_text, "/v1/metrics").empty());
+    CHECK(agent.stderr_text.find("inputs.counting emitted=") != std::string::npos);
+}
+
+TEST_CASE("TLS settings that cannot work are configuration errors naming the key") {
+    TempDir conf;
+    conf.write("s.toml", "[sinks.otlp]\nendpoint = \"https://127.0.0.1:4318\"\n[sinks.otlp.tls]\nca_file = \"/nonexistent/ca.pem\"\n");
+    Process check(sonde({"check-config", "--config-dir", conf.path, "--plugin-dir", SONDE_PLUGIN_DIR}));
+    CHECK(check.wait() != 0);
+    INFO(check.stderr_text);
+    CHECK(check.stderr_text.find("tls.ca_file") != std::string::npos);
+    CHECK(check.stderr_text.find("cannot load /nonexistent/ca.pem") != std::string::npos);
+
+    conf.write("s.toml", "[sinks.otlp]\nendpoint = \"http://127.0.0.1:4318\"\n[sinks.otlp.tls]\nca_file = \"/etc/ssl/certs/ca-certificates.crt\"\n");
+    Process plain(sonde({"check-config", "--config-dir", conf.path, "--plugin-dir", SONDE_PLUGIN_DIR}));
+    CHECK(plain.wait() != 0);
+    CHECK(plain.stderr_text.find("TLS settings need an https:// endpoint") != std::string::npos);
+}
