@@ -70,9 +70,9 @@ static __always_inline bool comm_matches(void) {
     return sonde_comm_matches(comm, filter_comm);
 }
 
-static __always_inline bool wanted(long id) {
+/* tgid: the current process, read by the caller the cheapest way its hook allows. */
+static __always_inline bool wanted(long id, __u32 tgid) {
     if (id < 0 || id >= SYSCALL_MAX || !traced[id]) return false;
-    __u32 tgid = bpf_get_current_pid_tgid() >> 32;
     if (tgid == self_tgid) return false;
     if (filter_tgid && tgid != filter_tgid) return false;
     if (filter_cgroup && bpf_get_current_cgroup_id() != filter_cgroup) return false;
@@ -116,7 +116,7 @@ static __always_inline void emit(__u64 now, __u64 latency, __u32 id, long ret) {
 
 /* Hash variant (raw_tp, tracepoint). */
 static __always_inline void on_enter(long id) {
-    if (!wanted(id)) return;
+    if (!wanted(id, bpf_get_current_pid_tgid() >> 32)) return;
     __u32 tid = (__u32)bpf_get_current_pid_tgid();
     struct start s = {.time_ns = bpf_ktime_get_ns(), .id = (__u32)id};
     if (bpf_map_update_elem(&entries, &tid, &s, BPF_ANY) != 0) count(COUNTER_MAP_FULL);
@@ -136,9 +136,9 @@ static __always_inline void on_exit(long ret) {
 
 /* Task-storage variant (tp_btf). */
 static __always_inline void on_enter_task(long id) {
-    if (!wanted(id)) return;
-    struct start *s = bpf_task_storage_get(&task_entries, bpf_get_current_task_btf(), 0,
-                                           BPF_LOCAL_STORAGE_GET_F_CREATE);
+    struct task_struct *task = bpf_get_current_task_btf();
+    if (!wanted(id, task->tgid)) return; /* a direct read: no helper call */
+    struct start *s = bpf_task_storage_get(&task_entries, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
     if (!s) {
         count(COUNTER_MAP_FULL);
         return;

@@ -17,12 +17,11 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <bit>
 #include <cstdint>
-#include <cstring>
 #include <deque>
 #include <functional>
-#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -103,6 +102,34 @@ inline std::uint32_t field_type(const ShapeFields &fields, const std::vector<std
     return types[fields.attributes];
 }
 
+// Reads the primitives from a frame's payload; `failed` once it ran out.
+struct Cursor {
+    std::string_view rest;
+    bool failed = false;
+
+    std::uint64_t varint() {
+        std::uint64_t v = 0;
+        for (int shift = 0; shift < 64 && !rest.empty(); shift += 7) {
+            auto byte = static_cast<unsigned char>(rest.front());
+            rest.remove_prefix(1);
+            v |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
+            if (!(byte & 0x80)) return v;
+        }
+        failed = true;
+        return 0;
+    }
+    std::string_view text() {
+        std::uint64_t n = varint();
+        if (n > rest.size()) {
+            failed = true;
+            return {};
+        }
+        std::string_view s = rest.substr(0, n);
+        rest.remove_prefix(n);
+        return s;
+    }
+};
+
 // The value a field had in the previous record of its shape (zero at the start of a frame).
 struct PreviousValue {
     std::uint64_t bits = 0;     // int, uint, bool, double bits, start time
@@ -161,10 +188,10 @@ public:
     std::string file_preamble(std::string_view frames, std::int64_t created_ns) const {
         binary_format::Known known;
         if (frames.size() > binary_format::frame_header_bytes) {
-            std::string_view payload = frames.substr(binary_format::frame_header_bytes);
-            known.strings = read_varint(payload);
-            known.shapes = read_varint(payload);
-            known.bounds = read_varint(payload);
+            binary_format::Cursor payload{frames.substr(binary_format::frame_header_bytes)};
+            known.strings = payload.varint();
+            known.shapes = payload.varint();
+            known.bounds = payload.varint();
         }
         std::string payload;
         put_frame_fields(payload, {}, 0);
@@ -420,16 +447,6 @@ private:
         out.append(header, sizeof header);
         out += payload;
     }
-    static std::uint64_t read_varint(std::string_view &in) {
-        std::uint64_t v = 0;
-        for (int shift = 0; !in.empty() && shift < 64; shift += 7) {
-            auto byte = static_cast<unsigned char>(in.front());
-            in.remove_prefix(1);
-            v |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
-            if (!(byte & 0x80)) break;
-        }
-        return v;
-    }
 
     struct StringHash {
         using is_transparent = void;
@@ -503,45 +520,10 @@ private:
         binary_format::Predictor predictor;
     };
 
-    struct Input {
-        std::string_view rest;
-        bool failed = false;
-        std::uint64_t varint() {
-            std::uint64_t v = 0;
-            for (int shift = 0; shift < 64; shift += 7) {
-                if (rest.empty()) break;
-                auto byte = static_cast<unsigned char>(rest.front());
-                rest.remove_prefix(1);
-                v |= static_cast<std::uint64_t>(byte & 0x7f) << shift;
-                if (!(byte & 0x80)) return v;
-            }
-            failed = true;
-            return 0;
-        }
-        std::string_view text() {
-            std::uint64_t n = varint();
-            if (n > rest.size()) {
-                failed = true;
-                return {};
-            }
-            std::string_view s = rest.substr(0, n);
-            rest.remove_prefix(n);
-            return s;
-        }
-        unsigned char byte() {
-            if (rest.empty()) {
-                failed = true;
-                return 0;
-            }
-            auto b = static_cast<unsigned char>(rest.front());
-            rest.remove_prefix(1);
-            return b;
-        }
-    };
 
     std::optional<std::string> read_frame(std::string_view payload, bool first, const RecordFn &fn) {
         using namespace binary_format;
-        Input in{payload};
+        Cursor in{payload};
         Known expected;
         expected.strings = in.varint();
         expected.shapes = in.varint();
@@ -588,7 +570,7 @@ private:
         return std::nullopt;
     }
 
-    std::optional<std::string> read_shape(Input &in) {
+    std::optional<std::string> read_shape(binary_format::Cursor &in) {
         std::uint64_t record_kind = in.varint(), metric_kind = in.varint();
         std::uint64_t input = in.varint(), name = in.varint(), unit = in.varint(), n = in.varint();
         if (in.failed || n > 4096 || input >= strings_.size() || name >= strings_.size() || unit >= strings_.size())
@@ -614,7 +596,7 @@ private:
         return std::nullopt;
     }
 
-    std::optional<std::string> read_record(Input &in, Shape &shape, std::int64_t base_ns, const RecordFn &fn) {
+    std::optional<std::string> read_record(binary_format::Cursor &in, Shape &shape, std::int64_t base_ns, const RecordFn &fn) {
         using namespace binary_format;
         Predictor &p = shape.predictor;
         if (p.frame != frame_number_) p = Predictor{frame_number_, base_ns, std::vector<PreviousValue>(shape.fields.count()), 0};
@@ -665,7 +647,7 @@ private:
         return std::nullopt;
     }
 
-    std::optional<std::string> read_histogram(Input &in, binary_format::Predictor &p, sonde_histogram &h) {
+    std::optional<std::string> read_histogram(binary_format::Cursor &in, binary_format::Predictor &p, sonde_histogram &h) {
         using namespace binary_format;
         std::uint64_t bounds = in.varint();
         if (in.failed || bounds >= bounds_.size()) return "undefined bounds " + std::to_string(bounds);
