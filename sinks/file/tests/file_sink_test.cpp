@@ -202,3 +202,27 @@ TEST_CASE("binary files rotate under the budget, and a torn or damaged file is r
     CHECK(corrupt.stderr_text.find("corrupt frame (checksum mismatch) at byte ") != std::string::npos);
     CHECK(corrupt.stdout_text.find("test.ticks") != std::string::npos);  // what came before is summarized
 }
+
+TEST_CASE("a file deleted while the sink writes it is replaced by a new one that reads on its own") {
+    TempDir conf, out;
+    conf.write("s.toml", "[agent]\ninterval = \"10ms\"\n[inputs.counting]\n[sinks.file]\nformat = \"binary\"\ndirectory = \"" +
+                             out.path.string() + "\"\nflush_interval = \"20ms\"\n");
+    Process agent = start_agent(conf);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    const std::vector<fs::path> first = files_in(out.path);
+    REQUIRE(first.size() == 1);
+    fs::remove(first[0]);
+    agent.read_until([&](const std::string &) { return agent.stderr_text.find("was deleted") != std::string::npos; },
+                     std::chrono::seconds(5));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    kill(agent.pid, SIGTERM);
+    REQUIRE(agent.wait() == 0);
+    INFO(agent.stderr_text);
+    CHECK(agent.stderr_text.find(first[0].string() + " was deleted; starting a new file") != std::string::npos);
+    const std::vector<fs::path> now = files_in(out.path);
+    REQUIRE(now.size() == 1);
+    CHECK(now[0] != first[0]);
+    Process dump(sonde({"trace", "dump", now[0].string()}));
+    CHECK(dump.wait() == 0);  // reads alone: its preamble defines what its frames use
+    CHECK(json_lines(dump.stdout_text).size() > 10);
+}
