@@ -54,6 +54,20 @@ TEST_CASE("each bad plugin is refused with its one-line reason, good ones load b
     CHECK(r.find("counting")->descriptor().version == std::string("1.2.3"));
 }
 
+TEST_CASE("the agent loads only the plugins its configuration names, and all of them when a name is not a file name") {
+    PluginRegistry only;
+    only.scan_for({dir}, {"counting", "discard"});
+    CHECK(only.candidates().size() == 2);  // the refused and unused objects were never opened
+    CHECK(only.find("counting"));
+    CHECK(only.find("discard"));
+
+    PluginRegistry renamed, all;  // no file is named after "wrong_major_v1": every object is opened to look for it
+    renamed.scan_for({dir}, {"counting", "wrong_major_v1"});
+    all.scan({dir});
+    CHECK(renamed.candidates().size() == all.candidates().size());
+    CHECK(refusal_of(renamed, "wrong_major_entry_v1.so") == "built for plugin ABI 2.0, this sonde speaks 1.1");
+}
+
 TEST_CASE("a file that is not a shared object is refused, not fatal") {
     namespace fs = std::filesystem;
     fs::path tmp = fs::temp_directory_path() / ("sonde-abi-" + std::to_string(getpid()));

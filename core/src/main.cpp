@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -84,13 +85,20 @@ std::shared_ptr<spdlog::logger> make_logger(const std::string &level) {
     return logger;
 }
 
-PluginRegistry scan_plugins(const Options &o, spdlog::logger *log) {
-    PluginRegistry registry;
-    registry.scan(o.plugin_dirs);
+// Every plugin, or with `config` only those its enabled instances use.
+void scan_plugins(const Options &o, spdlog::logger *log, PluginRegistry &registry, const AgentConfig *config = nullptr) {
+    if (config) {
+        std::set<std::string> used;
+        for (const auto *list : {&config->sinks, &config->inputs})
+            for (const InstanceConfig &instance : *list)
+                if (instance.enabled) used.insert(instance.plugin);
+        registry.scan_for(o.plugin_dirs, used);
+    } else {
+        registry.scan(o.plugin_dirs);
+    }
     if (log)
         for (const auto &c : registry.candidates())
             if (!c.library) log->warn("plugin {} refused: {}", c.path.string(), c.refusal);
-    return registry;
 }
 
 ConfigLoad load_or_report(const Options &o) {
@@ -103,7 +111,8 @@ int run(const Options &o) {
     ConfigLoad load = load_or_report(o);
     if (!load.ok()) return 1;
     auto logger = make_logger(load.config.log_level);
-    PluginRegistry registry = scan_plugins(o, logger.get());
+    PluginRegistry registry;
+    scan_plugins(o, logger.get(), registry, &load.config);
     Agent agent(load.config, registry, logger);
     std::size_t sinks = 0;
     for (const auto *list : {&load.config.sinks, &load.config.inputs}) {
@@ -123,7 +132,8 @@ int run(const Options &o) {
 int check_config(const Options &o) {
     ConfigLoad load = load_or_report(o);
     if (!load.ok()) return 1;
-    PluginRegistry registry = scan_plugins(o, nullptr);
+    PluginRegistry registry;
+    scan_plugins(o, nullptr, registry, &load.config);
     auto logger = make_logger("off");
     Agent agent(load.config, registry, logger);
     int errors = 0;
@@ -181,7 +191,8 @@ int describe(const Options &o, const PluginRegistry &registry) {
 }
 
 int plugins(const Options &o) {
-    PluginRegistry registry = scan_plugins(o, nullptr);
+    PluginRegistry registry;
+    scan_plugins(o, nullptr, registry);
     if (!o.describe.empty()) return describe(o, registry);
     std::printf("%-12s %-6s %-8s %-5s %-9s %s\n", "NAME", "KIND", "VERSION", "ABI", "STATUS", "PATH");
     for (const auto &c : registry.candidates()) {

@@ -82,25 +82,51 @@ PluginCandidate load_plugin(const std::filesystem::path &path) {
     return out;
 }
 
-void PluginRegistry::scan(const std::vector<std::filesystem::path> &dirs) {
+namespace {
+
+// The *.so files of the directories, each directory's in lexical order.
+std::vector<std::filesystem::path> shared_objects(const std::vector<std::filesystem::path> &dirs) {
+    std::vector<std::filesystem::path> all;
     for (const auto &dir : dirs) {
         std::vector<std::filesystem::path> files;
         std::error_code ec;
         for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
             if (it->path().extension() == ".so") files.push_back(it->path());
         std::sort(files.begin(), files.end());
-        for (const auto &file : files) {
-            PluginCandidate candidate = load_plugin(file);
-            if (candidate.library) {
-                if (auto existing = find(candidate.library->name())) {
-                    candidate.refusal = "duplicate plugin name '" + candidate.library->name() +
-                                        "' (already loaded from " + existing->path().string() + ")";
-                    candidate.library.reset();
-                }
-            }
-            candidates_.push_back(std::move(candidate));
+        all.insert(all.end(), files.begin(), files.end());
+    }
+    return all;
+}
+
+}  // namespace
+
+void PluginRegistry::scan(const std::vector<std::filesystem::path> &dirs) {
+    for (const auto &file : shared_objects(dirs)) add(file);
+}
+
+void PluginRegistry::scan_for(const std::vector<std::filesystem::path> &dirs, const std::set<std::string> &names) {
+    std::vector<std::filesystem::path> files = shared_objects(dirs), others;
+    for (const auto &file : files) {
+        if (names.count(file.stem().string())) add(file);
+        else others.push_back(file);
+    }
+    for (const auto &name : names) {
+        if (find(name)) continue;
+        for (const auto &file : others) add(file);  // some plugin lives in a file named otherwise
+        return;
+    }
+}
+
+void PluginRegistry::add(const std::filesystem::path &file) {
+    PluginCandidate candidate = load_plugin(file);
+    if (candidate.library) {
+        if (auto existing = find(candidate.library->name())) {
+            candidate.refusal = "duplicate plugin name '" + candidate.library->name() + "' (already loaded from " +
+                                existing->path().string() + ")";
+            candidate.library.reset();
         }
     }
+    candidates_.push_back(std::move(candidate));
 }
 
 std::shared_ptr<PluginLibrary> PluginRegistry::find(const std::string &name) const {

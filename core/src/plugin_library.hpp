@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -53,12 +54,17 @@ public:
     // Scans each directory for *.so (in lexical order); later duplicates of a
     // name are refused.
     void scan(const std::vector<std::filesystem::path> &dirs);
+    // Loads only what `names` need: each name's `<name>.so`, and every other
+    // object only when a name is not found that way. The agent then maps only
+    // the libraries it runs (and their dependencies: protobuf, OpenSSL, libbpf).
+    void scan_for(const std::vector<std::filesystem::path> &dirs, const std::set<std::string> &names);
 
     std::shared_ptr<PluginLibrary> find(const std::string &name) const;
     const std::vector<PluginCandidate> &candidates() const { return candidates_; }
     std::vector<std::string> names() const;
 
 private:
+    void add(const std::filesystem::path &file);
     std::vector<PluginCandidate> candidates_;
 };
 
