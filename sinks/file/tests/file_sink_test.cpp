@@ -203,7 +203,7 @@ TEST_CASE("binary files rotate under the budget, and a torn or damaged file is r
     CHECK(corrupt.stdout_text.find("test.ticks") != std::string::npos);  // what came before is summarized
 }
 
-TEST_CASE("a file deleted while the sink writes it is replaced by a new one that reads on its own") {
+TEST_CASE("the directory deleted while the sink writes: it comes back with a new file that reads on its own") {
     TempDir conf, out;
     conf.write("s.toml", "[agent]\ninterval = \"10ms\"\n[inputs.counting]\n[sinks.file]\nformat = \"binary\"\ndirectory = \"" +
                              out.path.string() + "\"\nflush_interval = \"20ms\"\n");
@@ -211,7 +211,7 @@ TEST_CASE("a file deleted while the sink writes it is replaced by a new one that
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
     const std::vector<fs::path> first = files_in(out.path);
     REQUIRE(first.size() == 1);
-    fs::remove(first[0]);
+    fs::remove_all(out.path);
     agent.read_until([&](const std::string &) { return agent.stderr_text.find("was deleted") != std::string::npos; },
                      std::chrono::seconds(5));
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -223,6 +223,6 @@ TEST_CASE("a file deleted while the sink writes it is replaced by a new one that
     REQUIRE(now.size() == 1);
     CHECK(now[0] != first[0]);
     Process dump(sonde({"trace", "dump", now[0].string()}));
-    CHECK(dump.wait() == 0);  // reads alone: its preamble defines what its frames use
+    CHECK(dump.wait() == 0);  // its preamble defines what its frames use
     CHECK(json_lines(dump.stdout_text).size() > 10);
 }
