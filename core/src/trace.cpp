@@ -46,7 +46,8 @@ bool read_json_lines(const std::string &file, const std::string &text, std::ostr
 }
 
 // The binary format: records decoded and written as the JSON-lines sink would.
-bool read_binary(const std::string &file, const std::string &text, std::ostream &err, const LineFn &fn) {
+bool read_binary(const std::string &file, const std::string &text, std::ostream &err, const LineFn &fn,
+                 std::string *origin) {
     RecordBinaryReader reader;
     RecordJsonWriter writer;
     std::string line;
@@ -58,6 +59,15 @@ bool read_binary(const std::string &file, const std::string &text, std::ostream 
         fn(line);
         ++records;
     });
+    if (origin && reader.header().version) {
+        const auto &h = reader.header();
+        std::time_t seconds = static_cast<std::time_t>(h.created_ns / 1'000'000'000);
+        std::tm tm{};
+        gmtime_r(&seconds, &tm);
+        char created[32];
+        std::strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        *origin = "binary format " + std::to_string(h.version) + ", host " + h.host + ", " + h.writer + ", created " + created;
+    }
     if (damage) {
         err << file << ": " << damage->what << " at byte " << damage->offset << "; " << records << " records read before it\n";
         return false;
@@ -66,15 +76,16 @@ bool read_binary(const std::string &file, const std::string &text, std::ostream 
 }
 
 // Calls fn with the JSON line of every readable record of a file of either
-// format; reports the first damage and stops there.
-bool read_records(const std::string &file, std::ostream &err, const LineFn &fn) {
+// format; reports the first damage and stops there. A binary file's header
+// is described in *origin.
+bool read_records(const std::string &file, std::ostream &err, const LineFn &fn, std::string *origin = nullptr) {
     std::ifstream in(file, std::ios::binary);
     if (!in) {
         err << file << ": cannot open\n";
         return false;
     }
     std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    return RecordBinaryReader::is_binary(text) ? read_binary(file, text, err, fn) : read_json_lines(file, text, err, fn);
+    return RecordBinaryReader::is_binary(text) ? read_binary(file, text, err, fn, origin) : read_json_lines(file, text, err, fn);
 }
 
 // "2026-11-21T23:10:16.637407839Z" -> seconds since the epoch.
@@ -139,6 +150,7 @@ int trace_summary(const std::vector<std::string> &files, std::ostream &out, std:
     std::string first_text = "-", last_text = "-";
     std::uint64_t total = 0;
     for (const auto &file : files) {
+        std::string origin;
         bool ok = read_records(file, err, [&](std::string_view line) {
             const auto r = nlohmann::json::parse(line);
             double t = parse_time(r["time"].get<std::string>());
@@ -157,8 +169,9 @@ int trace_summary(const std::vector<std::string> &files, std::ostream &out, std:
                 if (series.points++ == 0) series.first = r["histogram"];
                 series.last = r["histogram"];
             }
-        });
+        }, &origin);
         if (!ok) status = 1;
+        if (!origin.empty()) out << file << ": " << origin << '\n';
     }
     // Histograms are cumulative: a series contributes what it gained between
     // its first and last point in the files (or all of it, with one point).

@@ -201,6 +201,7 @@ TEST_CASE("binary files rotate under the budget, and a torn or damaged file is r
     CHECK(corrupt.wait() == 1);
     CHECK(corrupt.stderr_text.find("corrupt frame (checksum mismatch) at byte ") != std::string::npos);
     CHECK(corrupt.stdout_text.find("test.ticks") != std::string::npos);  // what came before is summarized
+    CHECK(corrupt.stdout_text.find(file.string() + ": binary format 1, host ") == 0);  // where the file comes from
 }
 
 TEST_CASE("the directory deleted while the sink writes: it comes back with a new file that reads on its own") {
