@@ -227,3 +227,23 @@ TEST_CASE("the directory deleted while the sink writes: it comes back with a new
     CHECK(dump.wait() == 0);  // its preamble defines what its frames use
     CHECK(json_lines(dump.stdout_text).size() > 10);
 }
+
+TEST_CASE("files rotate by age, each one complete") {
+    TempDir conf, out;
+    conf.write("s.toml", "[agent]\ninterval = \"10ms\"\n[inputs.counting]\n[sinks.file]\ndirectory = \"" + out.path.string() +
+                             "\"\nmax_file_age = \"300ms\"\nflush_interval = \"50ms\"\n");
+    Process agent = start_agent(conf);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+    kill(agent.pid, SIGTERM);
+    REQUIRE(agent.wait() == 0);
+    INFO(agent.stderr_text);
+    const std::vector<fs::path> files = files_in(out.path);
+    CHECK(files.size() >= 3);  // up to 2 s of records, a new file once one is 300 ms old
+    CHECK(files.size() <= 8);
+    for (const auto &file : files) {
+        const std::string text = read_file(file);
+        REQUIRE_FALSE(text.empty());
+        CHECK(text.back() == '\n');
+        CHECK(json_lines(text).size() >= 10);
+    }
+}
