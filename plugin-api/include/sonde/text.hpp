@@ -37,14 +37,21 @@ class Fields {
 public:
     explicit Fields(std::string_view line) : rest_(line) {}
     bool next(std::string_view &field) {
-        std::size_t start = rest_.find_first_not_of(" \t");
-        if (start == std::string_view::npos) return false;
-        rest_ = rest_.substr(start);
-        std::size_t end = rest_.find_first_of(" \t");
-        field = rest_.substr(0, end);
-        rest_ = end == std::string_view::npos ? std::string_view{} : rest_.substr(end);
+        // Plain loops: find_first_of(" \t") calls memchr once per character.
+        std::size_t start = 0, n = rest_.size();
+        while (start < n && is_blank(rest_[start])) ++start;
+        if (start == n) {
+            rest_ = {};
+            return false;
+        }
+        std::size_t end = start;
+        while (end < n && !is_blank(rest_[end])) ++end;
+        field = rest_.substr(start, end - start);
+        rest_.remove_prefix(end);
         return true;
     }
+    static bool is_blank(char c) { return c == ' ' || c == '\t'; }
+
 private:
     std::string_view rest_;
 };
@@ -66,10 +73,9 @@ inline std::optional<double> decimal(std::string_view s) {
 
 // Removes leading and trailing spaces and tabs.
 inline std::string_view trim(std::string_view s) {
-    std::size_t a = s.find_first_not_of(" \t");
-    if (a == std::string_view::npos) return {};
-    std::size_t b = s.find_last_not_of(" \t");
-    return s.substr(a, b - a + 1);
+    while (!s.empty() && Fields::is_blank(s.front())) s.remove_prefix(1);
+    while (!s.empty() && Fields::is_blank(s.back())) s.remove_suffix(1);
+    return s;
 }
 
 // "line 3: what", for parse errors.
