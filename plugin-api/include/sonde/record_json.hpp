@@ -81,7 +81,7 @@ public:
     }
 
 private:
-    void begin(std::string &out, const char *record, std::int64_t time_ns, const sonde_record_info &info) {
+    void begin(std::string &out, std::string_view record, std::int64_t time_ns, const sonde_record_info &info) {
         out += '{';
         first_ = true;
         field(out, "record");
@@ -95,7 +95,7 @@ private:
     }
     void end(std::string &out) { out += pretty_ ? "\n}\n" : "}\n"; }
 
-    void field(std::string &out, const char *name) {
+    void field(std::string &out, std::string_view name) {
         if (!first_) out += ',';
         first_ = false;
         if (pretty_) out += "\n  ";
