@@ -2,6 +2,8 @@
 
 #include <sonde/text.hpp>
 
+#include <algorithm>
+
 namespace sonde::net {
 
 namespace {
@@ -40,7 +42,7 @@ std::optional<std::int64_t> ProtocolCounters::find(std::string_view section, std
     return std::nullopt;
 }
 
-ParseError parse_snmp(std::string_view text, ProtocolCounters &out) {
+ParseError parse_snmp(std::string_view text, ProtocolCounters &out, std::initializer_list<std::string_view> sections) {
     if (auto e = text::incomplete(text)) return e;
     Lines lines(text);
     std::string_view header, values;
@@ -52,6 +54,7 @@ ParseError parse_snmp(std::string_view text, ProtocolCounters &out) {
         if (hc == std::string_view::npos || vc == std::string_view::npos || header.substr(0, hc) != values.substr(0, vc))
             return at_line(lines.number(), "value line does not match its header");
         std::string_view section = header.substr(0, hc);
+        if (sections.size() && std::find(sections.begin(), sections.end(), section) == sections.end()) continue;
         Fields names(header.substr(hc + 1)), numbers(values.substr(vc + 1));
         std::string_view name, value;
         while (names.next(name)) {

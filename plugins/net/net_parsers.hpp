@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,8 +35,10 @@ struct ProtocolCounters {
     std::optional<std::int64_t> find(std::string_view section, std::string_view name) const;
 };
 
-// Appends the counters of one file (call once per file, after clear()).
-ParseError parse_snmp(std::string_view text, ProtocolCounters &out);
+// Appends the counters of one file (call once per file, after clear()); with
+// `sections`, only those sections' (the others are checked for shape only).
+ParseError parse_snmp(std::string_view text, ProtocolCounters &out,
+                      std::initializer_list<std::string_view> sections = {});
 
 // TCP states as the kernel numbers them (include/net/tcp_states.h).
 inline constexpr std::array<std::string_view, 12> tcp_state_names = {

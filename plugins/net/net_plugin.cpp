@@ -165,7 +165,7 @@ private:
             auto text = file->read(ctx_);
             if (!text) continue;
             // Views into the file buffer stay valid: each file has its own buffer.
-            file->parsed(ctx_, parse_snmp(*text, counters_));
+            file->parsed(ctx_, parse_snmp(*text, counters_, {"Tcp", "Udp", "TcpExt"}));
         }
         auto emit = [&](MetricBuffer &m, std::string_view section, std::string_view name,
                         std::initializer_list<sonde_value> attributes) {

@@ -53,6 +53,12 @@ TEST_CASE("/proc/net/snmp and netstat: header and value lines pair up") {
     CHECK_FALSE(c.find("Tcp", "NoSuchCounter"));
     c.counters.clear();
     CHECK(parse_snmp(fixture("snmp.malformed"), c) == "line 2: missing or malformed value for C");
+
+    ProtocolCounters only;  // the sections asked for; the others are not even split into fields
+    REQUIRE_FALSE(parse_snmp(netstat, only, {"TcpExt"}));
+    CHECK(only.find("TcpExt", "ListenDrops").has_value());
+    CHECK_FALSE(only.find("IpExt", "InOctets"));
+    for (const auto &counter : only.counters) CHECK(counter.section == "TcpExt");
 }
 
 TEST_CASE("/proc/net/tcp: states counted, request sockets as SYN_RECV") {
