@@ -307,8 +307,10 @@ private:
                 break;
             case SONDE_VALUE_STRING:
                 put_varint(frame_, now.string);
-                if (now.string == 0) put_text(frame_, now.text);
-                before.inline_text.assign(now.text);
+                if (now.string == 0) {
+                    put_text(frame_, now.text);
+                    before.inline_text.assign(now.text);
+                }
                 break;
             default: break;  // bool: a change is a flip; others carry nothing
         }
