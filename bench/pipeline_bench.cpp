@@ -1,13 +1,18 @@
 // Records per second from an input through the router to a sink, on one io
 // thread: the generator plugin against the discard, stdout (redirect it to
-// /dev/null), file (JSON lines, then binary, into a temporary directory) and prometheus
-// (snapshot updates, no scrapes) sinks. Prints one line per sink.
+// /dev/null), file (JSON lines, then binary, into a temporary directory),
+// prometheus (snapshot updates, no scrapes) and otlp (protobuf + gzip POSTed
+// to a loopback server on a thread of this process that answers 200) sinks.
+// Prints one line per sink; CPU is the whole process's.
 #include "agent.hpp"
 #include "plugin_library.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <cstdio>
@@ -71,6 +76,51 @@ void run(const PluginRegistry &registry, const std::string &sink, std::uint64_t 
                  delivered / cpu);
 }
 
+// An HTTP/1.1 server on 127.0.0.1 that reads each request (headers and a
+// Content-Length body) and answers 200 with an empty body. Returns the port.
+std::uint16_t start_ok_server() {
+    int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    if (::bind(listener, reinterpret_cast<sockaddr *>(&address), length) != 0 || ::listen(listener, 4) != 0 ||
+        ::getsockname(listener, reinterpret_cast<sockaddr *>(&address), &length) != 0) {
+        std::perror("ok server");
+        std::exit(1);
+    }
+    std::thread([listener] {
+        for (;;) {
+            int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+            if (fd < 0) continue;
+            int one = 1;  // as Go's net/http, which most collectors use, does
+            ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+            std::thread([fd] {
+                std::string in;
+                char buffer[65536];
+                for (;;) {
+                    std::size_t end = in.find("\r\n\r\n");
+                    if (end != std::string::npos) {
+                        std::size_t at = in.find("Content-Length: ");
+                        std::size_t body = at < end ? std::stoul(in.substr(at + 16)) : 0;
+                        if (in.size() >= end + 4 + body) {
+                            in.erase(0, end + 4 + body);
+                            static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+                            if (::send(fd, ok, sizeof ok - 1, MSG_NOSIGNAL) < 0) break;
+                            continue;
+                        }
+                    }
+                    ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+                    if (n <= 0) break;
+                    in.append(buffer, static_cast<std::size_t>(n));
+                }
+                ::close(fd);
+            }).detach();
+        }
+    }).detach();
+    return ntohs(address.sin_port);
+}
+
 }  // namespace
 
 int main(int argc, char **argv) {
@@ -93,4 +143,7 @@ int main(int argc, char **argv) {
         "file-binary");
     std::filesystem::remove_all(dir);
     if (registry.find("prometheus")) run(registry, "prometheus", points, {{"listen", "127.0.0.1:0"}});
+    if (registry.find("otlp"))
+        run(registry, "otlp", points,
+            {{"endpoint", "http://127.0.0.1:" + std::to_string(start_ok_server())}, {"max_batch_age", "50ms"}});
 }

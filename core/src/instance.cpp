@@ -405,7 +405,7 @@ bool SinkInstance::deliver() {
     }
     if (status == SONDE_OK) {
         counters_.delivered.fetch_add(records, std::memory_order_relaxed);
-        retry_delay_ = std::chrono::milliseconds(100);
+        retry_delay_ = first_retry_delay;
     } else {
         counters_.errors.fetch_add(1, std::memory_order_relaxed);
         counters_.drop(DropReason::sink_error, records);

@@ -183,7 +183,10 @@ private:
     std::vector<BatchRef> inflight_;          // strand only
     std::vector<sonde_record_group> groups_;  // strand only
     boost::asio::steady_timer retry_timer_;
-    std::chrono::milliseconds retry_delay_{100};
+    // "Retry" is also how a busy sink pushes back (the otlp sink with requests
+    // waiting, the file sink with a full buffer): start short, double to 10 s.
+    static constexpr std::chrono::milliseconds first_retry_delay{10};
+    std::chrono::milliseconds retry_delay_ = first_retry_delay;
     bool retry_pending_ = false;
 };
 

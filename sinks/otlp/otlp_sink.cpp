@@ -78,11 +78,17 @@ public:
         // keeps the batch; past its queue capacity the overflow policy counts drops.
         if (ready_.size() >= max_ready) return SONDE_RETRY;
         builder_.add(batch, now_ns());
-        if (builder_.metric_points() + builder_.log_records() >= max_batch_size_) seal();
+        if (builder_.metric_points() + builder_.log_records() >= max_batch_size_) {
+            seal();
+            send_next();
+        }
         return SONDE_OK;
     }
 
-    void flush() override { seal(); }
+    void flush() override {
+        seal();
+        send_next();
+    }
 
 private:
     static constexpr std::size_t max_ready = 2;
@@ -131,7 +137,12 @@ private:
         client_->tick();
         const std::int64_t now = now_ns();
         if (!builder_.empty() && static_cast<std::uint64_t>(now - batch_started_ns_) >= max_batch_age_ns_) seal();
-        if (ready_.empty() || client_->busy() || now < next_attempt_ns_) return;
+        send_next();
+    }
+
+    // Starts the oldest ready request unless one is in flight or a backoff runs.
+    void send_next() {
+        if (ready_.empty() || client_->busy() || now_ns() < next_attempt_ns_) return;
         const Export &e = ready_.front();
         client_->post(e.path, headers_, e.body, [this](HttpResult r) { answered(std::move(r)); });
     }
@@ -144,6 +155,7 @@ private:
             failures_ = 0;
             if (failing_) ctx_.info("exporting to " + endpoint_ + " again");
             failing_ = false;
+            send_next();  // the next one now, not at the next tick
             return;
         }
         const std::string what = r.status ? "HTTP " + std::to_string(r.status) + ": " + r.body.substr(0, 200) : r.error;
@@ -151,6 +163,7 @@ private:
             ctx_.count_drop("rejected", e.records);
             ctx_.warn(endpoint_ + e.path + " rejected " + std::to_string(e.records) + " records: " + what);
             ready_.pop_front();
+            send_next();
             return;
         }
         // Backoff: 250 ms doubling to max_backoff, with 50-150% jitter; Retry-After wins.
