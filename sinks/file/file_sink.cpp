@@ -89,11 +89,6 @@ private:
     std::size_t frame_bytes_;
 };
 
-std::string host_name() {
-    char name[256] = {};
-    return ::gethostname(name, sizeof name - 1) == 0 ? name : "unknown";
-}
-
 class FileSink final : public SinkPlugin {
 public:
     explicit FileSink(Context &ctx)

@@ -1,6 +1,6 @@
 #include "otlp_encoding.hpp"
 
-#include <unistd.h>
+#include <sonde/sdk.hpp>
 
 #include <fstream>
 #include <limits>
@@ -60,9 +60,7 @@ void fill_resource(Resource &r, const ResourceAttributes &attributes) {
 }  // namespace
 
 ResourceAttributes default_resource(const std::string &service_version) {
-    char host[256] = {};
-    gethostname(host, sizeof host - 1);
-    ResourceAttributes out{{"service.name", "sonde"}, {"service.version", service_version}, {"host.name", host},
+    ResourceAttributes out{{"service.name", "sonde"}, {"service.version", service_version}, {"host.name", host_name()},
                            {"os.type", "linux"}};
     std::string id = read_first_line("/etc/machine-id");
     if (!id.empty()) out.emplace_back("host.id", id);

@@ -18,6 +18,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
 #include <cstring>
 #include <ctime>
 #include <deque>
@@ -95,6 +97,12 @@ inline std::int64_t now_ns() noexcept {
     timespec ts{};
     clock_gettime(CLOCK_REALTIME, &ts);
     return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+// This machine's host name, as sinks report it ("unknown" if it has none).
+inline std::string host_name() {
+    char name[256] = {};
+    return ::gethostname(name, sizeof name - 1) == 0 && name[0] ? name : "unknown";
 }
 
 // ---------------------------------------------------------------------------
