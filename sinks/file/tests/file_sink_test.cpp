@@ -1,6 +1,7 @@
-// The file sink in the real agent: rotation under a disk budget that is
-// never exceeded, complete JSON lines, and a full disk (a small tmpfs this
-// test mounts) survived and recovered from.
+// The file sink in the real agent, in both formats: rotation by size and age
+// under a disk budget that is never exceeded, files that read whole, binary
+// files that dump to the very JSON lines, torn and damaged tails reported, a
+// full disk (a small tmpfs this test mounts) and a deleted directory survived.
 #include "agent_process.hpp"
 
 #include <sys/mount.h>
@@ -72,45 +73,46 @@ TEST_CASE("files rotate by size, the total never exceeds the budget, every line 
 
 TEST_CASE("a full disk is survived: records wait, the agent runs, writing resumes when space returns") {
     REQUIRE(geteuid() == 0);  // mounting a tmpfs
-    TempDir conf, mountpoint;
-    REQUIRE(mount("tmpfs", mountpoint.path.c_str(), "tmpfs", 0, "size=64k") == 0);
-    const fs::path dir = mountpoint.path / "records";
-    // Fill the filesystem first, leaving no room.
-    {
-        std::ofstream filler(mountpoint.path / "filler", std::ios::binary);
-        std::string block(4096, 'f');
-        for (int i = 0; i < 64 && filler; ++i) filler << block;
-    }
-    conf.write("s.toml", "[agent]\ninterval = \"10ms\"\n[inputs.counting]\n[sinks.file]\ndirectory = \"" + dir.string() +
-                             "\"\nflush_interval = \"20ms\"\nmax_file_size = \"1MiB\"\nmax_total_size = \"8MiB\"\n");
-    Process agent = start_agent(conf);
-    agent.read_until([&](const std::string &) { return agent.stderr_text.find("No space left on device") != std::string::npos; },
-                     std::chrono::seconds(10));
-    INFO(agent.stderr_text);
-    CHECK(agent.stderr_text.find("No space left on device; keeping records and retrying") != std::string::npos);
+    for (std::string format : {"jsonl", "binary"}) {
+        INFO("format " << format);
+        TempDir conf, mountpoint;
+        REQUIRE(mount("tmpfs", mountpoint.path.c_str(), "tmpfs", 0, "size=64k") == 0);
+        const fs::path dir = mountpoint.path / "records";
+        // Fill the filesystem first, leaving no room.
+        {
+            std::ofstream filler(mountpoint.path / "filler", std::ios::binary);
+            std::string block(4096, 'f');
+            for (int i = 0; i < 64 && filler; ++i) filler << block;
+        }
+        conf.write("s.toml", "[agent]\ninterval = \"10ms\"\n[inputs.counting]\n[sinks.file]\nformat = \"" + format +
+                                 "\"\ndirectory = \"" + dir.string() +
+                                 "\"\nflush_interval = \"20ms\"\nmax_file_size = \"1MiB\"\nmax_total_size = \"8MiB\"\n");
+        Process agent = start_agent(conf);
+        agent.read_until([&](const std::string &) { return agent.stderr_text.find("No space left on device") != std::string::npos; },
+                         std::chrono::seconds(10));
+        INFO(agent.stderr_text);
+        CHECK(agent.stderr_text.find("No space left on device; keeping records and retrying") != std::string::npos);
 
-    // Space returns: the sink picks up by itself.
-    fs::remove(mountpoint.path / "filler");
-    REQUIRE(mount("tmpfs", mountpoint.path.c_str(), "tmpfs", MS_REMOUNT, "size=8m") == 0);
-    agent.read_until([&](const std::string &) { return agent.stderr_text.find("writing to") != std::string::npos; },
-                     std::chrono::seconds(10));
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    DirectoryState after = measure(dir);
-    kill(agent.pid, SIGTERM);
-    CHECK(agent.wait() == 0);
-    CHECK(agent.stderr_text.find("sinks.file: writing to " + dir.string() + " again") != std::string::npos);
-    CHECK(after.total > 0);
-    // The records kept while the disk was full were written: the first tick is there.
-    bool first_tick = false;
-    for (const auto &entry : fs::directory_iterator(dir)) {
-        std::ifstream in(entry.path());
-        std::string line;
-        while (std::getline(in, line))
-            if (line.find("\"name\":\"test.ticks\"") != std::string::npos && line.find("\"value\":1}") != std::string::npos)
-                first_tick = true;
+        // Space returns: the sink picks up by itself.
+        fs::remove(mountpoint.path / "filler");
+        REQUIRE(mount("tmpfs", mountpoint.path.c_str(), "tmpfs", MS_REMOUNT, "size=8m") == 0);
+        agent.read_until([&](const std::string &) { return agent.stderr_text.find("writing to") != std::string::npos; },
+                         std::chrono::seconds(10));
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        kill(agent.pid, SIGTERM);
+        CHECK(agent.wait() == 0);
+        CHECK(agent.stderr_text.find("sinks.file: writing to " + dir.string() + " again") != std::string::npos);
+        // Every file reads whole, and the records kept while the disk was full were written: the first tick is there.
+        bool first_tick = false;
+        for (const auto &entry : fs::directory_iterator(dir)) {
+            Process dump(sonde({"trace", "dump", entry.path().string()}));
+            CHECK(dump.wait() == 0);
+            for (const auto &record : json_lines(dump.stdout_text))
+                first_tick |= record["name"] == "test.ticks" && record["value"] == 1;
+        }
+        CHECK(first_tick);
+        umount2(mountpoint.path.c_str(), MNT_DETACH);
     }
-    CHECK(first_tick);
-    umount2(mountpoint.path.c_str(), MNT_DETACH);
 }
 
 namespace {
