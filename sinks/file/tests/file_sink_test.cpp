@@ -6,6 +6,7 @@
 
 #include <sys/mount.h>
 
+#include <sstream>
 #include <thread>
 
 using namespace sonde_test;
@@ -159,6 +160,20 @@ TEST_CASE("binary and JSON lines of the same records: sonde trace dump of the bi
     CHECK(json_lines(json_text).size() > 100);
     CHECK(dumped == json_text);
     CHECK(binary_bytes * 4 < json_text.size());
+
+    // The summaries agree too, less the lines naming each binary file's origin.
+    std::vector<std::string> summary_of_json{"trace", "summary"}, summary_of_binary{"trace", "summary"};
+    for (const auto &file : files_in(jsonl.path)) summary_of_json.push_back(file.string());
+    for (const auto &file : binaries) summary_of_binary.push_back(file.string());
+    Process from_json(sonde(summary_of_json)), from_binary(sonde(summary_of_binary));
+    CHECK(from_json.wait() == 0);
+    CHECK(from_binary.wait() == 0);
+    std::string binary_summary;
+    std::istringstream lines(from_binary.stdout_text);
+    for (std::string line; std::getline(lines, line);)
+        if (line.find(": binary format 1, host ") == std::string::npos) binary_summary += line + "\n";
+    CHECK(binary_summary == from_json.stdout_text);
+    CHECK(from_json.stdout_text.find("test.event") != std::string::npos);
 }
 
 TEST_CASE("binary files rotate under the budget, and a torn or damaged file is reported with everything before it read") {
