@@ -1,6 +1,6 @@
 #include "trace.hpp"
 
-#include <sonde/record_binary.hpp>
+#include <sonde/record_binary_reader.hpp>
 #include <sonde/record_json.hpp>
 
 #include <nlohmann/json.hpp>
