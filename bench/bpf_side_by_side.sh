@@ -1,7 +1,10 @@
-# Sourced by the tracer benchmarks. side_by_side SONDE_CONF PEER_CMD WORKLOAD OURS PEER:
+# Sourced by the tracer benchmarks: median, and side_by_side SONDE_CONF PEER_CMD WORKLOAD OURS PEER:
 # runs sonde (with SONDE_CONF) and the peer at once with the kernel's BPF
 # run-time accounting on, runs WORKLOAD, and compares the CPU time spent in
 # each side's programs (bench/bpf_cost.py).
+# The median of numbers on stdin, one per line.
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
 side_by_side() {
   local conf=$1 peer=$2 workload=$3 ours=$4 theirs=$5 dir stats_was sonde_pid peer_pid
   dir=$(mktemp -d)

@@ -11,7 +11,7 @@ scripts/build.sh >/dev/null
 work=$(mktemp -d)
 tracer_pid=
 trap 'kill $tracer_pid 2>/dev/null || true; rm -rf "$work"' EXIT
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+source bench/bpf_side_by_side.sh
 measure() { for _ in $(seq "$rounds"); do taskset -c 1 build/bench/touch_pages "$mib" 4; done | median; }
 
 printf '[inputs.pagefault]\n[sinks.stdout]\n' > "$work/sonde.toml"

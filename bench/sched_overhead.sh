@@ -17,7 +17,6 @@ tracer_pid=
 trap 'kill $tracer_pid 2>/dev/null || true; rm -rf "$work"' EXIT
 source bench/bpf_side_by_side.sh
 
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 measure() { for _ in $(seq "$rounds"); do build/bench/pipe_pingpong "$trips" "$cpu"; done | median; }
 
 printf '[inputs.sched]\n[sinks.stdout]\n' > "$work/sonde.toml"

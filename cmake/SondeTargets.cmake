@@ -33,6 +33,7 @@ function(sonde_add_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;LIBRARIES;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
   target_link_libraries(${name} PRIVATE sonde_doctest_main sonde_project_flags ${ARG_LIBRARIES})
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests/support)
   add_test(NAME ${name} COMMAND ${name})
   # Exit code 77: skipped (tests/support/bpf_available.hpp), never "passed".
   set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT 300 SKIP_RETURN_CODE 77)
@@ -60,7 +61,6 @@ function(sonde_add_agent_test test)
   cmake_parse_arguments(ARG "" "" "SOURCES;PLUGINS;LIBRARIES;LABELS" ${ARGN})
   sonde_add_test(${test} SOURCES ${ARG_SOURCES} LIBRARIES nlohmann_json::nlohmann_json ${ARG_LIBRARIES}
     LABELS ${ARG_LABELS})
-  target_include_directories(${test} PRIVATE ${PROJECT_SOURCE_DIR}/tests/support)
   target_compile_definitions(${test} PRIVATE
     SONDE_BINARY="$<TARGET_FILE:sonde>" SONDE_PLUGIN_DIR="${SONDE_BUILD_PLUGIN_DIR}"
     SONDE_SOURCE_DIR="${PROJECT_SOURCE_DIR}")

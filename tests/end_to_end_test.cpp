@@ -1,6 +1,7 @@
 // The real sonde binary with a temporary conf.d: its stdout is parsed as
 // JSON lines and checked against the schema and against the kernel.
 #include "agent_process.hpp"
+#include "read_file.hpp"
 
 #include <sys/sysinfo.h>
 
@@ -145,8 +146,7 @@ TEST_CASE("sonde trace: dump reads back what the file sink wrote; a torn tail is
     std::vector<std::string> files;
     for (const auto &entry : fs::directory_iterator(out.path)) files.push_back(entry.path().string());
     REQUIRE(files.size() == 1);
-    std::ifstream in(files[0]);
-    std::string written((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::string written = read_file(files[0]);
 
     Process dump(sonde({"trace", "dump", files[0]}));
     REQUIRE(dump.wait() == 0);

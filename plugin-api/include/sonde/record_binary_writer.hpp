@@ -120,18 +120,12 @@ private:
         put_varint(frame_, zigzag(static_cast<std::int64_t>(static_cast<std::uint64_t>(time_ns) - static_cast<std::uint64_t>(p.time_ns))));
         p.time_ns = time_ns;
         // Which fields changed, then the changed ones.
-        std::uint64_t mask = 0;
-        for (std::uint32_t i = 0; i < current_.size(); ++i) {
-            if (changed(current_[i], p.fields[i])) mask |= 1ull << (i % 64);
-            if (i % 64 == 63 || i + 1 == current_.size()) {
-                put_varint(frame_, mask);
-                mask = 0;
-            }
-        }
-        for (std::uint32_t i = 0; i < current_.size(); ++i) {
-            if (!changed(current_[i], p.fields[i])) continue;
-            put_field(field_type(shape.fields, shape.types, i), current_[i], p.fields[i]);
-        }
+        masks_.assign((current_.size() + 63) / 64, 0);
+        for (std::uint32_t i = 0; i < current_.size(); ++i)
+            if (changed(current_[i], p.fields[i])) masks_[i / 64] |= 1ull << (i % 64);
+        for (std::uint64_t mask : masks_) put_varint(frame_, mask);
+        for (std::uint32_t i = 0; i < current_.size(); ++i)
+            if (masks_[i / 64] >> (i % 64) & 1) put_field(field_type(shape.fields, shape.types, i), current_[i], p.fields[i]);
         if (shape.fields.histogram) put_histogram(histogram, bounds, p);
     }
 
@@ -272,18 +266,19 @@ private:
         if (text.size() > binary_format::max_interned_string_bytes ||
             strings_.size() >= binary_format::max_interned_strings)
             return 0;
-        strings_.emplace_back(text);
-        string_index_.emplace(strings_.back(), strings_.size() - 1);
-        define_string(frame_, text);
-        return strings_.size();
+        return add_string(text) + 1;
     }
     // Names, units and keys always get an id (declarations are few).
     std::uint64_t must_intern(const char *text) {
         std::string_view s = text ? text : "";
         if (std::uint64_t id = intern(s)) return id - 1;
-        strings_.emplace_back(s);
+        return add_string(s);
+    }
+    // Defines a new string in the frame; returns its id.
+    std::uint64_t add_string(std::string_view text) {
+        strings_.emplace_back(text);
         string_index_.emplace(strings_.back(), strings_.size() - 1);
-        define_string(frame_, s);
+        define_string(frame_, text);
         return strings_.size() - 1;
     }
 
@@ -334,6 +329,7 @@ private:
     std::size_t last_shape_ = SIZE_MAX;
     std::vector<std::uint32_t> types_;
     std::vector<Field> current_;
+    std::vector<std::uint64_t> masks_;  // of the record being written
 };
 
 }  // namespace sonde

@@ -3,6 +3,8 @@
 #include "net_parsers.hpp"
 #include "tcp_diag.hpp"
 
+#include "read_file.hpp"
+
 #include <doctest/doctest.h>
 
 #include <arpa/inet.h>
@@ -12,18 +14,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <sstream>
-
 using namespace sonde::net;
 
 namespace {
-std::string slurp(const char *path) {
-    std::ifstream in(path);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
 
 // A listening socket and one established connection to it, on loopback.
 struct LoopbackConnection {
@@ -58,7 +51,7 @@ TEST_CASE("inet_diag sees our own sockets and agrees with /proc/net/tcp") {
     LoopbackConnection connection;
     TcpStateCounts netlink{}, proc{};
     REQUIRE(diag.count(AF_INET, netlink));
-    REQUIRE_FALSE(parse_proc_net_tcp(slurp("/proc/net/tcp"), proc));
+    REQUIRE_FALSE(parse_proc_net_tcp(sonde_test::read_file("/proc/net/tcp"), proc));
     CHECK(netlink[1] >= before[1] + 2);  // both ends ESTABLISHED
     CHECK(netlink[10] >= before[10] + 1);
     // Other processes may open sockets between the two reads; ours dominate on a quiet host.
@@ -70,7 +63,7 @@ TEST_CASE("inet_diag sees our own sockets and agrees with /proc/net/tcp") {
 
 TEST_CASE("/proc/net/dev agrees with getifaddrs statistics for loopback") {
     std::vector<InterfaceStats> stats;
-    std::string text = slurp("/proc/net/dev");
+    std::string text = sonde_test::read_file("/proc/net/dev");
     REQUIRE_FALSE(parse_net_dev(text, stats));
     ifaddrs *list = nullptr;
     REQUIRE(getifaddrs(&list) == 0);

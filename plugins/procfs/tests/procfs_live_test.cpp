@@ -1,30 +1,20 @@
 // The parsers on this machine's live files, cross-checked against sysinfo(2).
 #include "../procfs_parsers.hpp"
 
+#include "read_file.hpp"
+
 #include <doctest/doctest.h>
 
 #include <sys/sysinfo.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <sstream>
-
 using namespace sonde::procfs;
-
-namespace {
-std::string slurp(const char *path) {
-    std::ifstream in(path);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-}  // namespace
 
 TEST_CASE("live meminfo agrees with sysinfo(2)") {
     struct sysinfo si {};
     REQUIRE(sysinfo(&si) == 0);
     MemInfo m;
-    REQUIRE_FALSE(parse_meminfo(slurp("/proc/meminfo"), m));
+    REQUIRE_FALSE(parse_meminfo(sonde_test::read_file("/proc/meminfo"), m));
     const double unit = si.mem_unit;
     CHECK(static_cast<double>(*m.find("MemTotal")) == doctest::Approx(si.totalram * unit).epsilon(0.001));
     CHECK(static_cast<double>(*m.find("SwapTotal")) == doctest::Approx(si.totalswap * unit).epsilon(0.001));
@@ -36,14 +26,14 @@ TEST_CASE("live loadavg agrees with sysinfo(2)") {
     struct sysinfo si {};
     REQUIRE(sysinfo(&si) == 0);
     LoadAvg l;
-    REQUIRE_FALSE(parse_loadavg(slurp("/proc/loadavg"), l));
+    REQUIRE_FALSE(parse_loadavg(sonde_test::read_file("/proc/loadavg"), l));
     CHECK(l.one == doctest::Approx(si.loads[0] / 65536.0).epsilon(0.2));
     CHECK(l.total > 0);
 }
 
 TEST_CASE("live stat has one line per online CPU and a total") {
     ProcStat s;
-    REQUIRE_FALSE(parse_stat(slurp("/proc/stat"), static_cast<double>(sysconf(_SC_CLK_TCK)), s));
+    REQUIRE_FALSE(parse_stat(sonde_test::read_file("/proc/stat"), static_cast<double>(sysconf(_SC_CLK_TCK)), s));
     CHECK(s.cpus.size() == static_cast<std::size_t>(sysconf(_SC_NPROCESSORS_ONLN)) + 1);
     struct sysinfo si {};
     REQUIRE(sysinfo(&si) == 0);
@@ -55,5 +45,5 @@ TEST_CASE("live stat has one line per online CPU and a total") {
 
 TEST_CASE("live diskstats parses") {
     std::vector<DiskStats> d;
-    CHECK_FALSE(parse_diskstats(slurp("/proc/diskstats"), d));
+    CHECK_FALSE(parse_diskstats(sonde_test::read_file("/proc/diskstats"), d));
 }

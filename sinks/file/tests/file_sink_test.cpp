@@ -3,6 +3,7 @@
 // files that dump to the very JSON lines, torn and damaged tails reported, a
 // full disk (a small tmpfs this test mounts) and a deleted directory survived.
 #include "agent_process.hpp"
+#include "read_file.hpp"
 
 #include <sys/mount.h>
 
@@ -60,8 +61,7 @@ TEST_CASE("files rotate by size, the total never exceeds the budget, every line 
     CHECK(most_files >= 4);  // it did rotate
     std::size_t lines = 0;
     for (const auto &entry : fs::directory_iterator(out.path)) {
-        std::ifstream in(entry.path());
-        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        std::string text = read_file(entry.path());
         REQUIRE_FALSE(text.empty());
         CHECK(text.back() == '\n');
         for (const auto &record : json_lines(text)) {
@@ -123,11 +123,6 @@ std::vector<fs::path> files_in(const fs::path &dir) {
     for (const auto &entry : fs::directory_iterator(dir)) files.push_back(entry.path());
     std::sort(files.begin(), files.end());  // names sort by creation
     return files;
-}
-
-std::string read_file(const fs::path &path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
 }  // namespace
@@ -261,6 +256,7 @@ TEST_CASE("files rotate by age, each one complete") {
         const std::string text = read_file(file);
         REQUIRE_FALSE(text.empty());
         CHECK(text.back() == '\n');
-        CHECK(json_lines(text).size() >= 10);
+        // 300 ms of records at two per 10 ms tick; the newest file was cut short by the stop.
+        if (file != files.back()) CHECK(json_lines(text).size() >= 10);
     }
 }

@@ -11,8 +11,11 @@ using namespace sonde_test;
 
 namespace {
 
-Process start_receiver(std::uint16_t port, int fail_first = 0) {
-    Process receiver({"/usr/bin/env", "node", OTLP_RECEIVER, std::to_string(port), std::to_string(fail_first)});
+// tls_dir: serve https with make_test_certs.sh's certificates, requiring a client certificate.
+Process start_receiver(std::uint16_t port, int fail_first = 0, const std::string &tls_dir = "") {
+    std::vector<std::string> command{"/usr/bin/env", "node", OTLP_RECEIVER, std::to_string(port), std::to_string(fail_first)};
+    if (!tls_dir.empty()) command.push_back(tls_dir);
+    Process receiver(command);
     receiver.read_until([](const std::string &out) { return out.find("\"listening\"") != std::string::npos; },
                         std::chrono::seconds(15));
     REQUIRE_MESSAGE(receiver.stdout_text.find("\"listening\"") != std::string::npos, receiver.stderr_text);
@@ -181,9 +184,7 @@ std::string https_config(std::uint16_t port, const fs::path &pki, const std::str
 TEST_CASE("https with a configured CA and a client certificate: the receiver verifies the client, every record arrives") {
     TempDir pki = make_certificates();
     const std::uint16_t port = free_port();
-    Process receiver({"/usr/bin/env", "node", OTLP_RECEIVER, std::to_string(port), "0", pki.path.string()});
-    receiver.read_until([](const std::string &out) { return out.find("\"listening\"") != std::string::npos; },
-                        std::chrono::seconds(15));
+    Process receiver = start_receiver(port, 0, pki.path.string());
     TempDir conf;
     conf.write("s.toml", https_config(port, pki.path, "ca.crt"));
     Process agent = start_agent(conf);
@@ -209,9 +210,7 @@ TEST_CASE("https with a configured CA and a client certificate: the receiver ver
 TEST_CASE("https to a server the configured CA did not sign: refused with the reason, retried, the agent runs") {
     TempDir pki = make_certificates();
     const std::uint16_t port = free_port();
-    Process receiver({"/usr/bin/env", "node", OTLP_RECEIVER, std::to_string(port), "0", pki.path.string()});
-    receiver.read_until([](const std::string &out) { return out.find("\"listening\"") != std::string::npos; },
-                        std::chrono::seconds(15));
+    Process receiver = start_receiver(port, 0, pki.path.string());
     TempDir conf;
     conf.write("s.toml", https_config(port, pki.path, "other-ca.crt"));
     Process agent = start_agent(conf);
