@@ -22,6 +22,15 @@ Process start_receiver(std::uint16_t port, int fail_first = 0, const std::string
     return receiver;
 }
 
+// SIGTERM to the agent, which must drain and exit 0, then to the receiver,
+// whose output is then complete.
+void stop(Process &agent, Process &receiver) {
+    kill(agent.pid, SIGTERM);
+    CHECK(agent.wait() == 0);
+    kill(receiver.pid, SIGTERM);
+    receiver.wait();
+}
+
 Process start_agent(const TempDir &conf) {
     return Process(sonde({"run", "--config-dir", conf.path, "--plugin-dir", SONDE_PLUGIN_DIR, "--plugin-dir", ABI_PLUGIN_DIR}));
 }
@@ -66,10 +75,7 @@ TEST_CASE("every field of a known batch, as decoded by an independent OTLP imple
     receiver.read_until([](const std::string &out) {
         return !requests(out, "/v1/metrics").empty() && !requests(out, "/v1/logs").empty();
     }, std::chrono::seconds(10));
-    kill(agent.pid, SIGTERM);
-    CHECK(agent.wait() == 0);
-    kill(receiver.pid, SIGTERM);
-    receiver.wait();
+    stop(agent, receiver);
     INFO(agent.stderr_text);
     INFO(receiver.stdout_text.substr(0, 4000));
 
@@ -116,10 +122,7 @@ TEST_CASE("a receiver answering 503 at first gets every record once it recovers"
     conf.write("s.toml", config(port));
     Process agent = start_agent(conf);
     receiver.read_until([](const std::string &out) { return sequences(out).size() >= 25; }, std::chrono::seconds(20));
-    kill(agent.pid, SIGTERM);
-    CHECK(agent.wait() == 0);
-    kill(receiver.pid, SIGTERM);
-    receiver.wait();
+    stop(agent, receiver);
     INFO(agent.stderr_text);
     CHECK(receiver.stdout_text.find("\"status\":503") != std::string::npos);
     auto seen = sequences(receiver.stdout_text);
@@ -138,10 +141,7 @@ TEST_CASE("JSON encoding decodes too") {
     conf.write("s.toml", config(port, "encoding = \"json\"\ngzip = false\n"));
     Process agent = start_agent(conf);
     receiver.read_until([](const std::string &out) { return !requests(out, "/v1/metrics").empty(); }, std::chrono::seconds(10));
-    kill(agent.pid, SIGTERM);
-    CHECK(agent.wait() == 0);
-    kill(receiver.pid, SIGTERM);
-    receiver.wait();
+    stop(agent, receiver);
     auto metrics = requests(receiver.stdout_text, "/v1/metrics");
     REQUIRE_FALSE(metrics.empty());
     CHECK(metrics[0]["contentType"] == "application/json");
@@ -190,10 +190,7 @@ TEST_CASE("https with a configured CA and a client certificate: the receiver ver
     Process agent = start_agent(conf);
     receiver.read_until([](const std::string &out) { return sequences(out).size() >= 10 && !requests(out, "/v1/metrics").empty(); },
                         std::chrono::seconds(15));
-    kill(agent.pid, SIGTERM);
-    CHECK(agent.wait() == 0);
-    kill(receiver.pid, SIGTERM);
-    receiver.wait();
+    stop(agent, receiver);
     INFO(agent.stderr_text);
     INFO(receiver.stdout_text.substr(0, 2000));
     auto metrics = requests(receiver.stdout_text, "/v1/metrics");
@@ -215,10 +212,7 @@ TEST_CASE("https to a server the configured CA did not sign: refused with the re
     conf.write("s.toml", https_config(port, pki.path, "other-ca.crt"));
     Process agent = start_agent(conf);
     agent.read_until([](const std::string &) { return false; }, std::chrono::milliseconds(1500));
-    kill(agent.pid, SIGTERM);
-    CHECK(agent.wait() == 0);
-    kill(receiver.pid, SIGTERM);
-    receiver.wait();
+    stop(agent, receiver);
     INFO(agent.stderr_text);
     CHECK(agent.stderr_text.find("TLS handshake: certificate verify failed") != std::string::npos);
     CHECK(agent.stderr_text.find("retrying with backoff") != std::string::npos);
