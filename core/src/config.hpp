@@ -75,7 +75,10 @@ struct ConfigLoad {
     bool ok() const { return errors.empty(); }
 };
 
-// Reads dir/*.toml. A missing directory or one without .toml files is an error.
+// Reads dir/*.toml. A missing directory or one without .toml files is an
+// error; so is a *.toml that is not a regular file or is larger than
+// max_config_file_bytes (the error names the file and what it is).
+inline constexpr std::uint64_t max_config_file_bytes = 4u << 20;
 ConfigLoad load_config_dir(const std::filesystem::path &dir);
 
 // Same rules for in-memory documents (name, text), used by tests.
