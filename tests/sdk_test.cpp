@@ -5,6 +5,8 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include <limits>
+
 TEST_CASE("durations and sizes") {
     CHECK(sonde::parse_duration_ns("250ms") == 250'000'000u);
     CHECK(sonde::parse_duration_ns("1.5s") == 1'500'000'000u);
@@ -16,6 +18,60 @@ TEST_CASE("durations and sizes") {
     CHECK(sonde::parse_size_bytes("1kB") == 1000u);
     CHECK(sonde::parse_size_bytes("512") == 512u);
     CHECK(sonde::parse_size_bytes("1 MiB") == std::nullopt);
+}
+
+TEST_CASE("durations and sizes are bounded, so arithmetic on them cannot overflow") {
+    using Status = sonde::ParsedQuantity::Status;
+    // 2'000'000 h fits in a uint64 but not in now_ns() + it as an int64.
+    CHECK(sonde::parse_duration("2000000h").status == Status::out_of_range);
+    CHECK(sonde::parse_duration_ns("2000000h") == std::nullopt);
+    CHECK(sonde::parse_duration("3650d").value == sonde::max_duration_ns);
+    CHECK(sonde::parse_duration("3651d").status == Status::out_of_range);
+    CHECK(sonde::parse_duration("99999999999999999999999999s").status == Status::out_of_range);
+    CHECK(sonde::parse_duration("10").status == Status::syntax);
+    CHECK(sonde::max_duration_ns * 2 + static_cast<std::uint64_t>(sonde::now_ns()) <
+          static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()));
+    CHECK(sonde::parse_size("1PiB").value == sonde::max_size_bytes);
+    CHECK(sonde::parse_size("16EiB").status == Status::syntax);
+    CHECK(sonde::parse_size("2PiB").status == Status::out_of_range);
+    CHECK(sonde::parse_size("18446744073709551615").status == Status::out_of_range);
+    // Exact decimal arithmetic, rounded to the nearest unit.
+    CHECK(sonde::parse_duration_ns("0.3s") == 300'000'000u);
+    CHECK(sonde::parse_duration_ns("1.000000001s") == 1'000'000'001u);
+    CHECK(sonde::parse_duration_ns("0.4ns") == 0u);
+    CHECK(sonde::parse_duration_ns("1.5h") == 5'400'000'000'000u);
+    CHECK(sonde::parse_size_bytes("1.5KiB") == 1536u);
+    // The formatter picks the largest exact unit and round-trips.
+    CHECK(sonde::format_duration(90'000'000'000) == "90s");
+    CHECK(sonde::format_duration(0) == "0ns");
+    CHECK(sonde::format_size(3u << 20) == "3MiB");
+    CHECK(sonde::format_size(1000) == "1000B");
+    for (std::uint64_t v : {1ull, 999ull, 1'500'000'000ull, sonde::max_duration_ns})
+        CHECK(sonde::parse_duration_ns(sonde::format_duration(v)) == v);
+}
+
+TEST_CASE("the config reader's bounded getters refuse values outside their range, naming it") {
+    sonde::Config c(R"({"batch": -1, "zero": "0s", "huge": "3651d", "neg_size": -5, "int_size": 4096,
+                        "big_size": "2GiB", "ok": "250ms", "n": 10})");
+    CHECK_THROWS_WITH_AS(c.get_int("batch", 8192, 1, 1'000'000), "-1 is out of range [1, 1000000]",
+                         sonde::ConfigError);
+    CHECK(c.get_int("n", 0, 1, 10) == 10);
+    CHECK(c.get_int("missing", 7, 1, 5) == 7);  // the fallback is the plugin's own choice
+    CHECK_THROWS_WITH_AS(c.get_duration_ns("zero", 1, 1'000'000, 3'600'000'000'000),
+                         "\"0s\" is out of range [1ms, 1h]", sonde::ConfigError);
+    CHECK_THROWS_WITH_AS(c.get_duration_ns("huge", 1), "\"3651d\" is out of range [0ns, 3650d]",
+                         sonde::ConfigError);
+    CHECK(c.get_duration_ns("ok", 0, 1, sonde::max_duration_ns) == 250'000'000u);
+    CHECK_THROWS_WITH_AS(c.get_size_bytes("neg_size", 1), "-5 is out of range [0B, 1PiB]", sonde::ConfigError);
+    CHECK(c.get_size_bytes("int_size", 0, 1024, 1u << 20) == 4096u);  // TOML integers arrive signed
+    CHECK_THROWS_WITH_AS(c.get_size_bytes("big_size", 1, 4096, 1u << 30), "\"2GiB\" is out of range [4KiB, 1GiB]",
+                         sonde::ConfigError);
+    try {
+        c.get_int("batch", 0, 0, 5);
+        FAIL("out of range accepted");
+    } catch (const sonde::ConfigError &e) {
+        CHECK(e.key() == "batch");
+    }
 }
 
 TEST_CASE("the config reader checks types and rejects keys nobody read") {
@@ -165,4 +221,98 @@ TEST_CASE("latency histogram: cumulative point and interval quantiles") {
     CHECK(h.interval_count() == 10);
     CHECK(h.interval_quantile_s(1.0) == doctest::Approx(2e-6).epsilon(0.25));
     CHECK(h.point().count == 110);
+}
+
+#include <sonde/utf8.hpp>
+
+namespace {
+// What repair makes of `bytes`, with U+FFFD shown as '?' for readable checks
+// (none of the inputs below contains a real '?').
+std::string repaired_shown(std::string_view bytes) {
+    std::string out = sonde::utf8::repaired(bytes);
+    for (std::size_t at; (at = out.find(sonde::utf8::replacement)) != std::string::npos;) out.replace(at, 3, "?");
+    return out;
+}
+}  // namespace
+
+TEST_CASE("UTF-8: well-formed text, NUL and control characters included, is kept byte for byte") {
+    using namespace std::string_view_literals;
+    for (std::string_view s : {""sv, "plain"sv, "caf\xC3\xA9"sv, "\xE2\x82\xAC"sv, "\xF0\x9D\x84\x9E"sv,
+                               "\xF4\x8F\xBF\xBF"sv /* U+10FFFF */, "\xED\x9F\xBF"sv /* U+D7FF */,
+                               "\xEE\x80\x80"sv /* U+E000 */, "\xC2\x80"sv, "\xDF\xBF"sv, "\xEF\xBF\xBD"sv,
+                               "a\0b\x01\x7F"sv}) {
+        CAPTURE(s);
+        CHECK(sonde::utf8::is_valid(s));
+        CHECK(sonde::utf8::repaired(s) == s);
+        CHECK(sonde::utf8::repaired_size(s) == s.size());
+    }
+}
+
+TEST_CASE("UTF-8: each maximal invalid subpart becomes one U+FFFD") {
+    using namespace std::string_view_literals;
+    struct Case {
+        std::string_view bytes, shown;
+    };
+    for (const Case &c : {
+             Case{"\xFF\xFE\"bad\x01"sv, "??\"bad\x01"sv},  // the issue's process name
+             Case{"\xC0\xAF"sv, "??"sv},                    // overlong '/': C0 never starts a character
+             Case{"\xC1\xBF"sv, "??"sv},
+             Case{"\xE0\x80\xAF"sv, "???"sv},      // overlong three-byte form
+             Case{"\xF0\x80\x80\xAF"sv, "????"sv},  // overlong four-byte form
+             Case{"\xED\xA0\x80"sv, "???"sv},       // surrogate U+D800
+             Case{"\xED\xBF\xBF"sv, "???"sv},       // surrogate U+DFFF
+             Case{"\xF4\x90\x80\x80"sv, "????"sv},  // U+110000
+             Case{"\xF5\x80\x80\x80"sv, "????"sv},
+             Case{"a\xE2\x82"sv, "a?"sv},           // truncated by the end: one replacement
+             Case{"\xF0\x9D\x84"sv, "?"sv},
+             Case{"\xC3"sv, "?"sv},
+             Case{"\xE2\x82" "a"sv, "?a"sv},        // truncated by an ASCII byte
+             Case{"\xE2\xC3\xA9"sv, "?\xC3\xA9"sv},  // truncated by the next character, which is kept
+             Case{"\x80"sv, "?"sv},                 // lone continuation bytes
+             Case{"\xBF\xBF" "x"sv, "??x"sv},
+             // Unicode 15, section 3.9, the example of U+FFFD substitution.
+             Case{"\x61\xF1\x80\x80\xE1\x80\xC2\x62\x80\x63\x80\xBF\x64"sv, "a???b?c??d"sv},
+         }) {
+        CAPTURE(c.bytes);
+        CHECK_FALSE(sonde::utf8::is_valid(c.bytes));
+        CHECK(repaired_shown(c.bytes) == c.shown);
+        const std::string repaired = sonde::utf8::repaired(c.bytes);
+        CHECK(sonde::utf8::is_valid(repaired));
+        CHECK(sonde::utf8::repaired_size(c.bytes) == repaired.size());
+    }
+}
+
+TEST_CASE("UTF-8: the first invalid byte is found wherever it falls in the eight-byte ASCII scan") {
+    for (std::size_t length : {1u, 7u, 8u, 9u, 16u, 33u}) {
+        for (std::size_t at = 0; at < length; ++at) {
+            std::string s(length, 'x');
+            s[at] = '\x80';
+            CAPTURE(length);
+            CAPTURE(at);
+            CHECK(sonde::utf8::valid_prefix(s) == at);
+            s[at] = 'y';
+            CHECK(sonde::utf8::valid_prefix(s) == length);
+        }
+    }
+}
+
+TEST_CASE("JSON lines: strings are valid UTF-8 and control characters escaped, whatever the bytes") {
+    // As `sonde trace dump` meets them in a crafted file: invalid bytes in the
+    // name, the unit, an attribute key and a value.
+    sonde::RecordJsonWriter w;
+    std::string out;
+    std::vector<const char *> keys{"comm\xC0", "path"};
+    sonde_value values[] = {sonde::str("\xFF\xFE\"bad\x01"), sonde::str("/tmp/\xE2\x82\x00x")};
+    values[1].as.s.size = 9;  // the NUL is part of the value
+    sonde_event e{sizeof e, 2, values, 1'700'000'000'000'000'000};
+    auto event = info("syscall.\xF5slow", SONDE_RECORD_EVENT, 0, keys);
+    event.input_name = "in\xED\xA0\x80";
+    w.append_event(out, event, e);
+    CHECK(out ==
+          "{\"record\":\"event\",\"time\":\"2023-11-14T22:13:20.000000000Z\",\"input\":\"in\xEF\xBF\xBD\xEF\xBF\xBD"
+          "\xEF\xBF\xBD\",\"name\":\"syscall.\xEF\xBF\xBDslow\",\"attributes\":{\"comm\xEF\xBF\xBD\":"
+          "\"\xEF\xBF\xBD\xEF\xBF\xBD\\\"bad\\u0001\",\"path\":\"/tmp/\xEF\xBF\xBD\\u0000x\"}}\n");
+    auto parsed = nlohmann::json::parse(out);  // throws on invalid UTF-8
+    CHECK(parsed["attributes"]["comm\xEF\xBF\xBD"] == "\xEF\xBF\xBD\xEF\xBF\xBD\"bad\x01");
+    CHECK(parsed["attributes"]["path"] == std::string("/tmp/\xEF\xBF\xBD\0x", 10));
 }

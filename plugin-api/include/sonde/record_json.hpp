@@ -4,6 +4,7 @@
 #pragma once
 
 #include <sonde/plugin_api.h>
+#include <sonde/utf8.hpp>
 
 #include <charconv>
 #include <cmath>
@@ -140,13 +141,27 @@ private:
         out.append(buf, end);
     }
 
+    // A JSON string of s: control characters, quote and backslash escaped;
+    // invalid UTF-8 replaced by U+FFFD (sonde/utf8.hpp), so that even bytes
+    // that did not come through the host (a crafted binary file read by
+    // `sonde trace dump`) give valid JSON.
     static void string(std::string &out, std::string_view s) {
         static constexpr char hex[] = "0123456789abcdef";
         out += '"';
         std::size_t plain = 0;
         for (std::size_t i = 0; i < s.size(); ++i) {
             unsigned char c = static_cast<unsigned char>(s[i]);
-            if (c >= 0x20 && c != '"' && c != '\\') continue;
+            if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') continue;
+            if (c >= 0x80) {
+                const utf8::Sequence seq = utf8::sequence_at(s, i);
+                if (!seq.valid) {
+                    out.append(s.data() + plain, i - plain);
+                    out += utf8::replacement;
+                    plain = i + seq.length;
+                }
+                i += seq.length - 1;
+                continue;
+            }
             out.append(s.data() + plain, i - plain);
             plain = i + 1;
             switch (c) {
