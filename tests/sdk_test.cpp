@@ -316,3 +316,22 @@ TEST_CASE("JSON lines: strings are valid UTF-8 and control characters escaped, w
     CHECK(parsed["attributes"]["comm\xEF\xBF\xBD"] == "\xEF\xBF\xBD\xEF\xBF\xBD\"bad\x01");
     CHECK(parsed["attributes"]["path"] == std::string("/tmp/\xEF\xBF\xBD\0x", 10));
 }
+
+#include <sched.h>
+#include <sys/wait.h>
+
+TEST_CASE("host_name(): a host name root set to bytes that are not UTF-8 comes out repaired") {
+    // In a child with its own UTS namespace, so the machine's name is untouched.
+    const pid_t child = fork();
+    REQUIRE(child >= 0);
+    if (child == 0) {
+        const char name[] = "\xFF\xFE\"host\x01";
+        if (unshare(CLONE_NEWUTS) != 0 || sethostname(name, sizeof name - 1) != 0) _exit(2);
+        _exit(sonde::host_name() == "\xEF\xBF\xBD\xEF\xBF\xBD\"host\x01" ? 0 : 1);
+    }
+    int status = 0;
+    REQUIRE(waitpid(child, &status, 0) == child);
+    REQUIRE(WIFEXITED(status));
+    REQUIRE_MESSAGE(WEXITSTATUS(status) != 2, "unshare(CLONE_NEWUTS) or sethostname failed: needs root");
+    CHECK(WEXITSTATUS(status) == 0);
+}

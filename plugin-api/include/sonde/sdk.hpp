@@ -15,6 +15,7 @@
 
 #include <sonde/plugin_api.h>
 #include <sonde/units.hpp>
+#include <sonde/utf8.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -100,9 +101,11 @@ inline std::int64_t now_ns() noexcept {
 }
 
 // This machine's host name, as sinks report it ("unknown" if it has none).
+// Root can set any bytes with sethostname(2): invalid UTF-8 is replaced with
+// U+FFFD (sonde/utf8.hpp), since every output format needs UTF-8.
 inline std::string host_name() {
     char name[256] = {};
-    return ::gethostname(name, sizeof name - 1) == 0 && name[0] ? name : "unknown";
+    return ::gethostname(name, sizeof name - 1) == 0 && name[0] ? utf8::repaired(name) : "unknown";
 }
 
 // ---------------------------------------------------------------------------
