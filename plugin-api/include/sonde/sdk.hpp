@@ -137,6 +137,16 @@ public:
     std::int64_t get_int(const std::string &key, std::int64_t fallback) {
         return get<std::int64_t>(key, fallback, "an integer", &nlohmann::json::is_number_integer);
     }
+    // An integer in [min, max] (inclusive); outside it is a ConfigError that
+    // names the range. Use it for every count that sizes or indexes something:
+    // `max_batch_size = -1` must be refused, not cast to SIZE_MAX.
+    std::int64_t get_int(const std::string &key, std::int64_t fallback, std::int64_t min, std::int64_t max) {
+        std::int64_t value = get_int(key, fallback);
+        if (has(key) && (value < min || value > max))
+            throw ConfigError(path(key), std::to_string(value) + " is out of range [" + std::to_string(min) + ", " +
+                                             std::to_string(max) + "]");
+        return value;
+    }
     double get_double(const std::string &key, double fallback) {
         return get<double>(key, fallback, "a number", &nlohmann::json::is_number);
     }
@@ -154,22 +164,54 @@ public:
         }
         return out;
     }
-    // "250ms" -> nanoseconds.
+    // "250ms" -> nanoseconds, at most sonde::max_duration_ns (about ten years).
     std::uint64_t get_duration_ns(const std::string &key, std::uint64_t fallback) {
-        const nlohmann::json *node = find(key);
-        if (!node) return fallback;
-        auto parsed = node->is_string() ? parse_duration_ns(node->get<std::string>()) : std::nullopt;
-        if (!parsed) throw ConfigError(path(key), "expected a duration such as \"250ms\" or \"10s\"");
-        return *parsed;
+        return get_duration_ns(key, fallback, 0, max_duration_ns);
     }
-    // "64MiB" -> bytes.
-    std::uint64_t get_size_bytes(const std::string &key, std::uint64_t fallback) {
+    // A duration in [min_ns, max_ns] (inclusive); outside it is a ConfigError
+    // that names the range ("flush_interval: 0ns is out of range [1ms, 1h]").
+    std::uint64_t get_duration_ns(const std::string &key, std::uint64_t fallback, std::uint64_t min_ns,
+                                  std::uint64_t max_ns) {
         const nlohmann::json *node = find(key);
         if (!node) return fallback;
-        if (node->is_number_unsigned()) return node->get<std::uint64_t>();
-        auto parsed = node->is_string() ? parse_size_bytes(node->get<std::string>()) : std::nullopt;
-        if (!parsed) throw ConfigError(path(key), "expected a size such as \"64MiB\"");
-        return *parsed;
+        ParsedQuantity parsed = node->is_string() ? parse_duration(node->get<std::string>()) : ParsedQuantity{};
+        if (parsed.status == ParsedQuantity::Status::syntax)
+            throw ConfigError(path(key), "expected a duration such as \"250ms\" or \"10s\"");
+        if (!parsed.ok() || parsed.value < min_ns || parsed.value > max_ns)
+            throw ConfigError(path(key), "\"" + node->get<std::string>() + "\" is out of range [" +
+                                             format_duration(min_ns) + ", " + format_duration(max_ns) + "]");
+        return parsed.value;
+    }
+    // "64MiB" (or a non-negative integer of bytes) -> bytes, at most
+    // sonde::max_size_bytes (1 PiB).
+    std::uint64_t get_size_bytes(const std::string &key, std::uint64_t fallback) {
+        return get_size_bytes(key, fallback, 0, max_size_bytes);
+    }
+    // A size in [min_bytes, max_bytes] (inclusive); outside it is a ConfigError
+    // that names the range ("max_buffer: 0B is out of range [4KiB, 1GiB]").
+    std::uint64_t get_size_bytes(const std::string &key, std::uint64_t fallback, std::uint64_t min_bytes,
+                                 std::uint64_t max_bytes) {
+        const nlohmann::json *node = find(key);
+        if (!node) return fallback;
+        ParsedQuantity parsed;
+        std::string shown;
+        if (node->is_number_integer()) {
+            // A plain integer is bytes; a negative one is out of range.
+            bool negative = node->is_number_unsigned() ? false : node->get<std::int64_t>() < 0;
+            std::uint64_t bytes = negative ? 0 : node->get<std::uint64_t>();
+            parsed = negative || bytes > max_size_bytes ? ParsedQuantity{ParsedQuantity::Status::out_of_range, 0}
+                                                        : ParsedQuantity{ParsedQuantity::Status::ok, bytes};
+            shown = node->dump();
+        } else if (node->is_string()) {
+            parsed = parse_size(node->get<std::string>());
+            shown = "\"" + node->get<std::string>() + "\"";
+        }
+        if (parsed.status == ParsedQuantity::Status::syntax)
+            throw ConfigError(path(key), "expected a size such as \"64MiB\"");
+        if (!parsed.ok() || parsed.value < min_bytes || parsed.value > max_bytes)
+            throw ConfigError(path(key), shown + " is out of range [" + format_size(min_bytes) + ", " +
+                                             format_size(max_bytes) + "]");
+        return parsed.value;
     }
     // A nested table, read with the same rules.
     Config get_table(const std::string &key) {
@@ -325,6 +367,11 @@ public:
     void warn(std::string_view m) { log(SONDE_LOG_WARN, m); }
     void error(std::string_view m) { log(SONDE_LOG_ERROR, m); }
     void count_drop(const char *reason, std::uint64_t count) { host_.count_drop(ctx_, reason, count); }
+    // Sinks with `reports_delivery`: records accepted earlier reached their destination.
+    void count_delivered(std::uint64_t count) {
+        if (host_.struct_size >= offsetof(sonde_host_api, count_delivered) + sizeof(void *) && host_.count_delivered)
+            host_.count_delivered(ctx_, count);
+    }
 
     // Calls fn every period on the instance's serialized context.
     std::uint64_t every(std::uint64_t period_ns, std::function<void()> fn) {
@@ -424,8 +471,13 @@ protected:
 
 // A sink: consume() gets every batch routed to it. Return SONDE_RETRY to be
 // offered the same batch again later; throw for a failure that drops it.
+// A sink that buffers what it accepts sets `reports_delivery` and reports the
+// fate of every accepted record: ctx.count_delivered once it reached its
+// destination, ctx.count_drop when it cannot (stop() drops what is left).
 class SinkPlugin {
 public:
+    static constexpr bool reports_delivery = false;
+
     explicit SinkPlugin(Context &ctx) : ctx_(ctx) {}
     virtual ~SinkPlugin() = default;
     virtual void start() {}
@@ -541,9 +593,12 @@ struct Glue {
 
     static constexpr sonde_plugin_ops ops() {
         constexpr bool sink = std::is_base_of_v<SinkPlugin, Plugin>;
+        std::uint64_t flags = 0;
+        if constexpr (sink)
+            if (Plugin::reports_delivery) flags |= SONDE_SINK_REPORTS_DELIVERY;
         return sonde_plugin_ops{sizeof(sonde_plugin_ops),       0, &create, &start, &stop, &destroy,
                                 sink ? &consume : nullptr,      sink ? &flush : nullptr,
-                                sink ? &input_stopped : nullptr};
+                                sink ? &input_stopped : nullptr, flags};
     }
 };
 
