@@ -4,7 +4,14 @@
 add_library(sonde_project_flags INTERFACE)
 target_compile_options(sonde_project_flags INTERFACE
   -Wall -Wextra -Wpedantic -Werror -Wno-missing-field-initializers
-  -fstack-protector-strong -D_FORTIFY_SOURCE=2)
+  -fstack-protector-strong)
+# _FORTIFY_SOURCE swaps memcpy, read, sprintf... for __*_chk variants that
+# AddressSanitizer does not intercept, hiding the very overflows it looks
+# for (and g++ warns that the two do not mix): the sanitized build goes
+# without it, the checks being ASan's.
+if(NOT SONDE_SANITIZE)
+  target_compile_options(sonde_project_flags INTERFACE -D_FORTIFY_SOURCE=2)
+endif()
 target_link_options(sonde_project_flags INTERFACE -Wl,-z,relro,-z,now)
 
 # Where plugin shared objects land in the build tree; `sonde` looks here by default.
@@ -37,6 +44,12 @@ function(sonde_add_test name)
   add_test(NAME ${name} COMMAND ${name})
   # Exit code 77: skipped (tests/support/bpf_available.hpp), never "passed".
   set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT 300 SKIP_RETURN_CODE 77)
+  if(SONDE_SANITIZE)
+    # Reports of this test and of every process it starts (the agent) go to
+    # files named after the test; scripts/test-sanitized.sh fails on any.
+    set_tests_properties(${name} PROPERTIES ENVIRONMENT_MODIFICATION
+      "ASAN_OPTIONS=string_append::log_path=${SONDE_SANITIZER_REPORT_DIR}/${name}.asan;UBSAN_OPTIONS=string_append::log_path=${SONDE_SANITIZER_REPORT_DIR}/${name}.ubsan")
+  endif()
 endfunction()
 
 # Adds the selected folders of plugins/ or sinks/ ("all" = every folder).
