@@ -2,6 +2,9 @@
 
 #include <sonde/text.hpp>
 
+#include <cmath>
+#include <limits>
+
 namespace sonde::procfs {
 
 namespace {
@@ -71,7 +74,7 @@ ParseError parse_meminfo(std::string_view text, MemInfo &out) {
     out.fields.clear();
     if (auto e = text::incomplete(text)) return e;
     Lines lines(text);
-    std::string_view line, name, value, unit;
+    std::string_view line, value, unit;
     while (lines.next(line)) {
         if (line.empty()) continue;
         std::size_t colon = line.find(':');
@@ -81,6 +84,8 @@ ParseError parse_meminfo(std::string_view text, MemInfo &out) {
         if (!v) return at_line(lines.number(), "value is not a number");
         bool kb = fields.next(unit);
         if (kb && unit != "kB") return at_line(lines.number(), "unknown unit");
+        if (kb && *v > std::numeric_limits<std::uint64_t>::max() / 1024)
+            return at_line(lines.number(), "value too large for a byte count");
         out.fields.push_back({line.substr(0, colon), kb ? *v * 1024 : *v, kb});
     }
     if (!out.find("MemTotal")) return "no MemTotal line";
@@ -95,7 +100,8 @@ ParseError parse_loadavg(std::string_view text, LoadAvg &out) {
         return "expected 5 fields";
     auto a = text::decimal(one), b = text::decimal(five), c = text::decimal(fifteen);
     std::size_t slash = tasks.find('/');
-    if (!a || !b || !c || slash == std::string_view::npos) return "malformed load averages";
+    auto average = [](std::optional<double> v) { return v && std::isfinite(*v) && *v >= 0; };
+    if (!average(a) || !average(b) || !average(c) || slash == std::string_view::npos) return "malformed load averages";
     auto runnable = number<std::uint64_t>(tasks.substr(0, slash));
     auto total = number<std::uint64_t>(tasks.substr(slash + 1));
     if (!runnable || !total) return "malformed task counts";
@@ -106,7 +112,7 @@ ParseError parse_loadavg(std::string_view text, LoadAvg &out) {
 ParseError parse_diskstats(std::string_view text, std::vector<DiskStats> &out) {
     out.clear();
     if (auto e = text::incomplete(text)) return e;
-    constexpr double sector_bytes = 512;  // diskstats counts 512-byte sectors whatever the device
+    constexpr std::uint64_t sector_bytes = 512;  // diskstats counts 512-byte sectors whatever the device
     Lines lines(text);
     std::string_view line, major, minor, device;
     while (lines.next(line)) {
@@ -116,15 +122,18 @@ ParseError parse_diskstats(std::string_view text, std::vector<DiskStats> &out) {
         // reads merged sectors ms writes merged sectors ms in_flight io_ms weighted_ms
         std::array<std::uint64_t, 11> v{};
         if (!read_numbers(fields, v)) return at_line(lines.number(), "fewer than 11 counters");
+        if (v[2] > std::numeric_limits<std::uint64_t>::max() / sector_bytes ||
+            v[6] > std::numeric_limits<std::uint64_t>::max() / sector_bytes)
+            return at_line(lines.number(), "sector count too large for a byte count");
         DiskStats &d = out.emplace_back();
         d.device = device;
         d.reads = v[0];
         d.reads_merged = v[1];
-        d.read_bytes = static_cast<std::uint64_t>(v[2] * sector_bytes);
+        d.read_bytes = v[2] * sector_bytes;
         d.read_seconds = v[3] / 1e3;
         d.writes = v[4];
         d.writes_merged = v[5];
-        d.written_bytes = static_cast<std::uint64_t>(v[6] * sector_bytes);
+        d.written_bytes = v[6] * sector_bytes;
         d.write_seconds = v[7] / 1e3;
         d.in_flight = v[8];
         d.io_seconds = v[9] / 1e3;

@@ -109,3 +109,28 @@ TEST_CASE("/proc/diskstats: sectors to bytes, milliseconds to seconds") {
     CHECK(d.size() >= 1);
     CHECK(parse_diskstats(fixture("diskstats.malformed"), d) == "line 1: fewer than 11 counters");
 }
+
+// Found by fuzzing (plugins/procfs/fuzz/corpus/): values that do not fit
+// are refused with the line, not wrapped or converted out of range.
+TEST_CASE("/proc/meminfo: a kB value too large for a byte count is refused") {
+    MemInfo m;
+    CHECK(parse_meminfo("MemTotal: 4080 kB\nHuge: 18014398509481984 kB\n", m) ==
+          "line 2: value too large for a byte count");
+    REQUIRE_FALSE(parse_meminfo("MemTotal: 18014398509481983 kB\n", m));
+    CHECK(m.find("MemTotal") == 18014398509481983ull * 1024);
+}
+
+TEST_CASE("/proc/loadavg: negative, infinite or NaN averages are refused") {
+    LoadAvg l;
+    CHECK(parse_loadavg("-17 5.21 0.10 1/7 2\n", l) == "malformed load averages");
+    CHECK(parse_loadavg("nan 0.1 0.1 1/7 2\n", l) == "malformed load averages");
+    CHECK(parse_loadavg("0.1 inf 0.1 1/7 2\n", l) == "malformed load averages");
+}
+
+TEST_CASE("/proc/diskstats: a sector count too large for a byte count is refused") {
+    std::vector<DiskStats> d;
+    CHECK(parse_diskstats("8 0 sda 1 0 36028797018963968 0 0 0 0 0 0 0 0\n", d) ==
+          "line 1: sector count too large for a byte count");
+    REQUIRE_FALSE(parse_diskstats("8 0 sda 1 0 36028797018963967 0 0 0 0 0 0 0 0\n", d));
+    CHECK(d[0].read_bytes == 36028797018963967ull * 512);
+}
