@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -58,8 +59,37 @@ TEST_CASE("an unknown top-level table is an error") {
 TEST_CASE("a malformed duration says what a duration looks like") {
     auto l = load({{"a.toml", "[inputs.procfs]\ninterval = \"10 seconds\"\n"}});
     CHECK(only_error(l) ==
-          "a.toml:2:12: inputs.procfs.interval: expected a positive duration such as \"250ms\" or \"10s\", got "
+          "a.toml:2:12: inputs.procfs.interval: expected a duration such as \"250ms\" or \"10s\", got "
           "\"10 seconds\"");
+}
+
+TEST_CASE("durations and counts outside their range are refused where they are written") {
+    // 3'000'000h fits in a uint64 but overflows the int64 nanoseconds the
+    // timers and the shutdown deadline compute with.
+    auto l = load({{"a.toml",
+                    "[agent]\ninterval = \"0s\"\nshutdown_timeout = \"3000000h\"\n"
+                    "[inputs.procfs]\ninterval = \"25h\"\n"
+                    "[inputs.net]\ninterval = \"999999999999999999999999s\"\n"
+                    "[sinks.out]\nqueue_capacity = -1\n"}});
+    REQUIRE(l.errors.size() == 5);
+    std::vector<std::string> got;
+    for (const auto &e : l.errors) got.push_back(e.format());
+    std::sort(got.begin(), got.end());
+    CHECK(got[0] == "a.toml:2:12: agent.interval: \"0s\" is out of range [1ms, 1d]");
+    CHECK(got[1] == "a.toml:3:20: agent.shutdown_timeout: \"3000000h\" is out of range [1ms, 1h]");
+    CHECK(got[2] == "a.toml:5:12: inputs.procfs.interval: \"25h\" is out of range [1ms, 1d]");
+    CHECK(got[3] == "a.toml:7:12: inputs.net.interval: \"999999999999999999999999s\" is out of range [1ms, 1d]");
+    CHECK(got[4] == "a.toml:9:18: sinks.out.queue_capacity: -1 is out of range [1, 100000000]");
+}
+
+TEST_CASE("the bounds themselves are accepted") {
+    auto l = load({{"a.toml", "[agent]\ninterval = \"1ms\"\nshutdown_timeout = \"1h\"\nthreads = 256\n"
+                              "[inputs.procfs]\ninterval = \"24h\"\n[sinks.out]\nqueue_capacity = 100000000\n"}});
+    REQUIRE(l.ok());
+    CHECK(l.config.interval_ns == 1'000'000);
+    CHECK(l.config.shutdown_timeout_ns == 3'600'000'000'000);
+    CHECK(l.config.inputs.at(0).interval_ns == 86'400'000'000'000);
+    CHECK(l.config.sinks.at(0).queue_capacity == 100'000'000u);
 }
 
 TEST_CASE("out-of-range and bad enum values are errors") {

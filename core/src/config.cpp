@@ -151,15 +151,26 @@ private:
         }
         return v;
     }
-    std::optional<std::uint64_t> duration(const std::string &path, const MergedNode &n) {
+    // A duration string in [min_ns, max_ns]: the bounds keep every later
+    // `now + duration` and every conversion to a signed chrono type exact.
+    std::optional<std::uint64_t> duration(const std::string &path, const MergedNode &n, std::uint64_t min_ns,
+                                          std::uint64_t max_ns) {
         auto text = (!n.is_table() && n.leaf->is_string()) ? n.leaf->value<std::string>() : std::nullopt;
-        auto ns = text ? parse_duration_ns(*text) : std::nullopt;
-        if (ns && *ns > 0) return ns;
-        if (text)
-            error(n.where, path + ": expected a positive duration such as \"250ms\" or \"10s\", got \"" + *text + "\"");
-        else
+        if (!text) {
             wrong_type(path, n, "a duration string such as \"250ms\"");
-        return std::nullopt;
+            return std::nullopt;
+        }
+        ParsedQuantity parsed = parse_duration(*text);
+        if (parsed.status == ParsedQuantity::Status::syntax) {
+            error(n.where, path + ": expected a duration such as \"250ms\" or \"10s\", got \"" + *text + "\"");
+            return std::nullopt;
+        }
+        if (!parsed.ok() || parsed.value < min_ns || parsed.value > max_ns) {
+            error(n.where, path + ": \"" + *text + "\" is out of range [" + format_duration(min_ns) + ", " +
+                               format_duration(max_ns) + "]");
+            return std::nullopt;
+        }
+        return parsed.value;
     }
     std::optional<std::vector<std::string>> strings(const std::string &path, const MergedNode &n) {
         if (!n.is_table() && n.leaf->is_array()) {
@@ -183,11 +194,12 @@ private:
         for (const auto &[key, v] : n.table) {
             std::string path = "agent." + key;
             if (key == "threads") {
-                if (auto t = integer(path, v, 1, 256)) a.threads = static_cast<unsigned>(*t);
+                if (auto t = integer(path, v, 1, limits::max_threads)) a.threads = static_cast<unsigned>(*t);
             } else if (key == "interval") {
-                if (auto d = duration(path, v)) a.interval_ns = *d;
+                if (auto d = duration(path, v, limits::min_interval_ns, limits::max_interval_ns)) a.interval_ns = *d;
             } else if (key == "shutdown_timeout") {
-                if (auto d = duration(path, v)) a.shutdown_timeout_ns = *d;
+                if (auto d = duration(path, v, limits::min_shutdown_timeout_ns, limits::max_shutdown_timeout_ns))
+                    a.shutdown_timeout_ns = *d;
             } else if (key == "log_level") {
                 static const std::vector<std::string> levels{"trace", "debug", "info", "warn", "error", "off"};
                 if (auto s = string(path, v)) {
@@ -235,7 +247,7 @@ private:
         } else if (key == "enabled") {
             if (auto b = boolean(path, v)) inst.enabled = *b;
         } else if (key == "interval" && !sink) {
-            if (auto d = duration(path, v)) inst.interval_ns = *d;
+            if (auto d = duration(path, v, limits::min_interval_ns, limits::max_interval_ns)) inst.interval_ns = *d;
         } else if (key == "kinds" && sink) {
             if (auto list = strings(path, v)) {
                 inst.subscription.metrics = inst.subscription.events = false;
@@ -251,7 +263,8 @@ private:
                 (key == "inputs" ? s.inputs : key == "match" ? s.match : s.exclude) = *list;
             }
         } else if (key == "queue_capacity" && sink) {
-            if (auto c = integer(path, v, 1, 100'000'000)) inst.queue_capacity = static_cast<std::size_t>(*c);
+            if (auto c = integer(path, v, 1, limits::max_queue_capacity))
+                inst.queue_capacity = static_cast<std::size_t>(*c);
         } else if (key == "overflow" && sink) {
             if (auto s = string(path, v)) {
                 if (*s == "drop_oldest") inst.overflow = OverflowPolicy::drop_oldest;

@@ -59,6 +59,17 @@ struct InstanceConfig {
     std::string qualified_name() const;  // "inputs.procfs"
 };
 
+// The ranges the host's own keys accept (docs/configuration.md); a value
+// outside is a configuration error with file:line:column.
+namespace limits {
+inline constexpr std::uint64_t min_interval_ns = 1'000'000;                  // 1ms
+inline constexpr std::uint64_t max_interval_ns = 24ull * 3600 * 1'000'000'000;  // 1d
+inline constexpr std::uint64_t min_shutdown_timeout_ns = 1'000'000;          // 1ms
+inline constexpr std::uint64_t max_shutdown_timeout_ns = 3600ull * 1'000'000'000;  // 1h
+inline constexpr std::int64_t max_threads = 256;
+inline constexpr std::int64_t max_queue_capacity = 100'000'000;  // records, per sink
+}  // namespace limits
+
 struct AgentConfig {
     unsigned threads = 1;
     std::uint64_t interval_ns = 1'000'000'000;
