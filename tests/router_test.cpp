@@ -190,3 +190,86 @@ TEST_CASE("glob matching follows shell rules") {
     CHECK_FALSE(glob_any({"net*"}, "procfs"));
     CHECK_FALSE(glob_any({}, "x"));
 }
+
+TEST_CASE("a declaration with invalid UTF-8 is refused, naming the string and the byte") {
+    DeclarationTable t("x");
+    const char *keys[] = {"comm", "pa\xFFth"};
+    sonde_record_decl d{sizeof d, SONDE_RECORD_EVENT, 0, 2, "syscall.slow", "", "", keys};
+    std::uint32_t id;
+    std::string error;
+    CHECK(t.declare(d, id, error) == SONDE_ERR_ARGUMENT);
+    CHECK(error == "syscall.slow: declaration refused: attribute key 1 is not valid UTF-8 (byte 0xff at offset 2 of "
+                   "\"pa\xEF\xBF\xBDth\")");
+    keys[1] = "path";
+    d.unit = "\xC0\xAF";
+    CHECK(t.declare(d, id, error) == SONDE_ERR_ARGUMENT);
+    CHECK(error == "syscall.slow: declaration refused: unit is not valid UTF-8 (byte 0xc0 at offset 0 of "
+                   "\"\xEF\xBF\xBD\xEF\xBF\xBD\")");
+    d.unit = "";
+    d.description = "slow \xED\xA0\x80";
+    CHECK(t.declare(d, id, error) == SONDE_ERR_ARGUMENT);
+    CHECK(error.find("description is not valid UTF-8 (byte 0xed at offset 5") != std::string::npos);
+    d.description = "";
+    d.name = "bad\xFF";
+    CHECK(t.declare(d, id, error) == SONDE_ERR_ARGUMENT);
+    CHECK(error == "declaration refused: record name is not valid UTF-8 (byte 0xff at offset 3 of \"bad\xEF\xBF\xBD\")");
+    CHECK(t.all().empty());
+    d.name = "syscall.slow";
+    CHECK(t.declare(d, id, error) == SONDE_OK);
+}
+
+TEST_CASE("a batch copies invalid UTF-8 in string values as U+FFFD, valid strings as they are") {
+    DeclarationTable t("x");
+    const char *keys[] = {"comm", "device", "ok"};
+    sonde_record_decl d{sizeof d, SONDE_RECORD_EVENT, 0, 3, "e", "", "", keys};
+    std::uint32_t id;
+    std::string error;
+    REQUIRE(t.declare(d, id, error) == SONDE_OK);
+    auto string_value = [](std::string_view s) {
+        sonde_value v{};
+        v.type = SONDE_VALUE_STRING;
+        v.as.s = {s.data(), s.size()};
+        return v;
+    };
+    // Three events: all valid, then the issue's comm, then a truncated
+    // sequence, which grows from 1 byte to 3 (the copy must size for that).
+    const std::string long_name(300, 'n'), long_truncated = long_name + "\xF0\x9D\x84";
+    sonde_value values[3][3] = {
+        {string_value("caf\xC3\xA9"), string_value(long_name), string_value("")},
+        {string_value("\xFF\xFE\"bad\x01"), string_value("sda"), string_value("\xE2\x82\xAC")},
+        {string_value("\xC3"), string_value(long_truncated), string_value("\x80\x80\x80\x80")},
+    };
+    sonde_event events[3];
+    for (int i = 0; i < 3; ++i) events[i] = {sizeof(sonde_event), 3, values[i], 1};
+    BatchPool pool;
+    BatchRef b = pool.acquire();
+    REQUIRE(b->copy_events(nullptr, *t.find(id), events, 3, 1) == SONDE_OK);
+    auto copied = [&](int event, int attribute) {
+        const sonde_str &s = b->group().events[event].attributes[attribute].as.s;
+        return std::string(s.data, s.size);
+    };
+    const std::string fffd = "\xEF\xBF\xBD";
+    CHECK(copied(0, 0) == "caf\xC3\xA9");
+    CHECK(copied(0, 1) == long_name);
+    CHECK(copied(0, 2).empty());
+    CHECK(copied(1, 0) == fffd + fffd + "\"bad\x01");
+    CHECK(copied(1, 1) == "sda");
+    CHECK(copied(1, 2) == "\xE2\x82\xAC");
+    CHECK(copied(2, 0) == fffd);
+    CHECK(copied(2, 1) == long_name + fffd);
+    CHECK(copied(2, 2) == fffd + fffd + fffd + fffd);
+
+    // Metric points go through the same copy.
+    const char *device[] = {"device"};
+    sonde_record_decl m{sizeof m, SONDE_RECORD_METRIC, SONDE_METRIC_GAUGE, 1, "m", "", "", device};
+    REQUIRE(t.declare(m, id, error) == SONDE_OK);
+    sonde_value dev = string_value("eth\xFF");
+    sonde_metric_point p{};
+    p.struct_size = sizeof p;
+    p.attribute_count = 1;
+    p.attributes = &dev;
+    p.value.type = SONDE_VALUE_INT;
+    REQUIRE(b->copy_metrics(nullptr, *t.find(id), &p, 1, 1, 1) == SONDE_OK);
+    const sonde_str &s = b->group().points[0].attributes[0].as.s;
+    CHECK(std::string(s.data, s.size) == "eth" + fffd);
+}

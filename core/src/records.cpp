@@ -1,6 +1,9 @@
 #include "records.hpp"
 
+#include <sonde/utf8.hpp>
+
 #include <cstring>
+#include <string_view>
 
 namespace sonde::core {
 
@@ -9,6 +12,28 @@ namespace {
 bool valid_value_type(std::uint32_t type) { return type >= SONDE_VALUE_INT && type <= SONDE_VALUE_STRING; }
 
 const char *or_empty(const char *s) { return s ? s : ""; }
+
+std::string_view view(const sonde_str &s) { return s.size ? std::string_view(s.data, s.size) : std::string_view(); }
+
+// Empty when `text` is valid UTF-8, else why not, naming `what` and the offset.
+std::string utf8_error(std::string_view what, std::string_view text) {
+    const std::size_t at = utf8::valid_prefix(text);
+    if (at == text.size()) return {};
+    static constexpr char hex[] = "0123456789abcdef";
+    const auto byte = static_cast<unsigned char>(text[at]);
+    return std::string(what) + " is not valid UTF-8 (byte 0x" + hex[byte >> 4] + hex[byte & 15] + " at offset " +
+           std::to_string(at) + " of \"" + utf8::repaired(text) + "\")";
+}
+
+// The first declared string besides the name that is not valid UTF-8, as an
+// error; else empty.
+std::string declaration_utf8_error(const sonde_record_decl &decl) {
+    std::string error = utf8_error("unit", or_empty(decl.unit));
+    if (error.empty()) error = utf8_error("description", or_empty(decl.description));
+    for (std::uint32_t i = 0; error.empty() && i < decl.attribute_count; ++i)
+        error = utf8_error("attribute key " + std::to_string(i), or_empty(decl.attribute_keys[i]));
+    return error;
+}
 
 // Reads element i of an array whose stride is the first element's struct_size.
 template <typename T>
@@ -33,6 +58,10 @@ sonde_status DeclarationTable::declare(const sonde_record_decl &decl, std::uint3
         error = "declaration without a name";
         return SONDE_ERR_ARGUMENT;
     }
+    if (std::string why = utf8_error("record name", decl.name); !why.empty()) {
+        error = "declaration refused: " + why;
+        return SONDE_ERR_ARGUMENT;
+    }
     if (decl.record_kind != SONDE_RECORD_METRIC && decl.record_kind != SONDE_RECORD_EVENT) {
         error = std::string(decl.name) + ": unknown record kind";
         return SONDE_ERR_ARGUMENT;
@@ -44,6 +73,10 @@ sonde_status DeclarationTable::declare(const sonde_record_decl &decl, std::uint3
     }
     if (decl.attribute_count && !decl.attribute_keys) {
         error = std::string(decl.name) + ": attribute keys missing";
+        return SONDE_ERR_ARGUMENT;
+    }
+    if (std::string why = declaration_utf8_error(decl); !why.empty()) {
+        error = std::string(decl.name) + ": declaration refused: " + why;
         return SONDE_ERR_ARGUMENT;
     }
     std::lock_guard lock(mutex_);
@@ -97,21 +130,38 @@ sonde_record_group Batch::group() const {
     return g;
 }
 
-std::size_t Batch::string_bytes(const sonde_value *values, std::size_t count) {
+std::size_t Batch::string_bytes(const sonde_value *values, std::size_t count, bool &needs_repair) {
     std::size_t bytes = 0;
-    for (std::size_t i = 0; i < count; ++i)
-        if (values[i].type == SONDE_VALUE_STRING) bytes += values[i].as.s.size;
+    for (std::size_t i = 0; i < count; ++i) {
+        if (values[i].type != SONDE_VALUE_STRING) continue;
+        const std::string_view s = view(values[i].as.s);
+        if (!needs_repair && utf8::is_valid(s)) {
+            bytes += s.size();
+        } else {
+            needs_repair = true;
+            bytes += utf8::repaired_size(s);
+        }
+    }
     return bytes;
 }
 
-// Appends values, re-pointing strings into strings_ (capacity reserved by caller).
-void Batch::copy_attributes(const sonde_value *values, std::size_t count) {
+// Appends values, re-pointing strings into strings_ (capacity reserved by
+// caller). With `repair`, invalid UTF-8 becomes U+FFFD; without it the
+// caller has checked that every string is valid, and bytes are copied as is.
+void Batch::copy_attributes(const sonde_value *values, std::size_t count, bool repair) {
     for (std::size_t i = 0; i < count; ++i) {
         sonde_value v = values[i];
         if (v.type == SONDE_VALUE_STRING) {
-            std::size_t at = strings_.size();
-            strings_.insert(strings_.end(), v.as.s.data, v.as.s.data + v.as.s.size);
+            const std::size_t at = strings_.size();
+            if (repair) {
+                utf8::for_each_repaired(view(v.as.s), [&](std::string_view piece) {
+                    strings_.insert(strings_.end(), piece.begin(), piece.end());
+                });
+            } else {
+                strings_.insert(strings_.end(), v.as.s.data, v.as.s.data + v.as.s.size);
+            }
             v.as.s.data = strings_.data() + at;
+            v.as.s.size = strings_.size() - at;
         }
         values_.push_back(v);
     }
@@ -125,12 +175,13 @@ sonde_status Batch::copy_metrics(std::shared_ptr<const DeclarationTable> table, 
     if (count && points->struct_size < sizeof(sonde_metric_point)) return SONDE_ERR_ARGUMENT;
     // First pass: validate and size everything, so pointers taken below stay valid.
     std::size_t string_total = 0, bound_total = 0;
+    bool repair = false;
     for (std::size_t i = 0; i < count; ++i) {
         const sonde_metric_point &p = element(points, i);
         if (p.attribute_count != attributes || (attributes && !p.attributes)) return SONDE_ERR_ARGUMENT;
         for (std::uint32_t a = 0; a < attributes; ++a)
             if (!valid_value_type(p.attributes[a].type)) return SONDE_ERR_ARGUMENT;
-        string_total += string_bytes(p.attributes, attributes);
+        string_total += string_bytes(p.attributes, attributes, repair);
         if (histogram) {
             if (!p.histogram || p.histogram->struct_size < sizeof(sonde_histogram) ||
                 (p.histogram->bound_count && !p.histogram->upper_bounds) || !p.histogram->bucket_counts)
@@ -158,7 +209,7 @@ sonde_status Batch::copy_metrics(std::shared_ptr<const DeclarationTable> table, 
         copy.struct_size = sizeof copy;
         copy.attribute_count = attributes;
         copy.attributes = values_.data() + values_.size();
-        copy_attributes(p.attributes, attributes);
+        copy_attributes(p.attributes, attributes, repair);
         copy.time_ns = p.time_ns ? p.time_ns : now_ns;
         copy.start_time_ns = p.start_time_ns ? p.start_time_ns : start_ns;
         copy.value = p.value;
@@ -186,12 +237,13 @@ sonde_status Batch::copy_events(std::shared_ptr<const DeclarationTable> table, c
     const std::uint32_t attributes = declaration.info.attribute_count;
     if (count && events->struct_size < sizeof(sonde_event)) return SONDE_ERR_ARGUMENT;
     std::size_t string_total = 0;
+    bool repair = false;
     for (std::size_t i = 0; i < count; ++i) {
         const sonde_event &e = element(events, i);
         if (e.attribute_count != attributes || (attributes && !e.attributes)) return SONDE_ERR_ARGUMENT;
         for (std::uint32_t a = 0; a < attributes; ++a)
             if (!valid_value_type(e.attributes[a].type)) return SONDE_ERR_ARGUMENT;
-        string_total += string_bytes(e.attributes, attributes);
+        string_total += string_bytes(e.attributes, attributes, repair);
     }
     clear();
     table_ = std::move(table);
@@ -205,7 +257,7 @@ sonde_status Batch::copy_events(std::shared_ptr<const DeclarationTable> table, c
         copy.struct_size = sizeof copy;
         copy.attribute_count = attributes;
         copy.attributes = values_.data() + values_.size();
-        copy_attributes(e.attributes, attributes);
+        copy_attributes(e.attributes, attributes, repair);
         copy.time_ns = e.time_ns ? e.time_ns : now_ns;
         events_.push_back(copy);
     }
