@@ -36,29 +36,102 @@ public:
     // Decodes a whole file; returns the first damage, after calling fn for
     // every record before it.
     std::optional<Damage> read(std::string_view file, const RecordFn &fn) {
-        using namespace binary_format;
-        if (!is_binary(file)) return Damage{0, "not a sonde binary file (bad magic number)"};
-        std::size_t at = magic.size();
-        while (at < file.size()) {
-            if (file.size() - at < frame_header_bytes)
-                return Damage{at, "torn frame (" + std::to_string(file.size() - at) + " bytes, less than a frame header)"};
-            std::size_t length = get_u32le(file.data() + at);
-            if (length > max_frame_bytes) return Damage{at, "corrupt frame (length " + std::to_string(length) + ")"};
-            if (length > file.size() - at - frame_header_bytes)
-                return Damage{at, "torn frame (" + std::to_string(length) + " bytes announced, " +
-                                      std::to_string(file.size() - at - frame_header_bytes) + " present)"};
-            std::string_view payload = file.substr(at + frame_header_bytes, length);
-            if (checksum(payload) != get_u32le(file.data() + at + 4)) return Damage{at, "corrupt frame (checksum mismatch)"};
-            if (auto error = read_frame(payload, at == magic.size(), fn)) return Damage{at, "corrupt frame (" + *error + ")"};
-            at += frame_header_bytes + length;
+        if (auto damage = feed(file, fn)) return damage;
+        return finish();
+    }
+
+    // Incremental decoding: hand the file's bytes in pieces of any size, in
+    // order, then call finish() at its end. fn runs for each record as soon as
+    // its frame is complete. What is held between calls is at most one
+    // incomplete frame (max_frame_bytes) plus the file's definitions (at most
+    // max_definition_bytes). Returns the first damage once found (and again
+    // on every later call); damage offsets are offsets in the whole file.
+    std::optional<Damage> feed(std::string_view bytes, const RecordFn &fn) {
+        if (damage_) return damage_;
+        std::string_view data = bytes;
+        if (!pending_.empty()) {
+            pending_.append(bytes);
+            data = pending_;
         }
-        if (header_.version == 0) return Damage{at, "no header frame"};
+        const std::size_t used = decode_frames(data, fn);
+        if (damage_) {
+            pending_.clear();
+            return damage_;
+        }
+        if (pending_.empty()) pending_.assign(data.substr(used));
+        else pending_.erase(0, used);
+        consumed_ += used;
         return std::nullopt;
     }
+
+    // The end of the file: a partial frame left over is a torn frame.
+    std::optional<Damage> finish() {
+        using namespace binary_format;
+        if (damage_) return damage_;
+        if (!magic_seen_) return damage_ = Damage{0, "not a sonde binary file (bad magic number)"};
+        const std::size_t left = pending_.size();
+        if (left > 0 && left < frame_header_bytes)
+            return damage_ = Damage{consumed_, "torn frame (" + std::to_string(left) + " bytes, less than a frame header)"};
+        if (left > 0)
+            return damage_ = Damage{consumed_, "torn frame (" + std::to_string(get_u32le(pending_.data())) +
+                                                   " bytes announced, " + std::to_string(left - frame_header_bytes) +
+                                                   " present)"};
+        if (header_.version == 0) return damage_ = Damage{consumed_, "no header frame"};
+        return std::nullopt;
+    }
+
+    // Definitions (strings, shapes, bucket bounds) a file may hold before it
+    // is taken as damaged. A writer defines at most max_interned_strings short
+    // strings plus its declarations' names (a few MiB); the cap keeps a
+    // hostile file from growing the reader without bound.
+    static constexpr std::size_t max_definition_bytes = 64u << 20;
 
     const Header &header() const { return header_; }
 
 private:
+    // Decodes the whole frames at the start of data (which starts at file
+    // offset consumed_); returns how many bytes they took. Sets damage_.
+    std::size_t decode_frames(std::string_view data, const RecordFn &fn) {
+        using namespace binary_format;
+        std::size_t at = 0;
+        if (!magic_seen_) {
+            const std::size_t n = std::min(data.size(), magic.size());
+            if (data.substr(0, n) != magic.substr(0, n)) {
+                damage_ = Damage{0, "not a sonde binary file (bad magic number)"};
+                return 0;
+            }
+            if (n < magic.size()) return 0;
+            magic_seen_ = true;
+            at = magic.size();
+        }
+        while (data.size() - at >= frame_header_bytes) {
+            const std::size_t file_at = consumed_ + at;
+            const std::size_t length = get_u32le(data.data() + at);
+            if (length > max_frame_bytes) {
+                damage_ = Damage{file_at, "corrupt frame (length " + std::to_string(length) + ")"};
+                return at;
+            }
+            if (length > data.size() - at - frame_header_bytes) break;  // the rest comes later
+            std::string_view payload = data.substr(at + frame_header_bytes, length);
+            if (checksum(payload) != get_u32le(data.data() + at + 4)) {
+                damage_ = Damage{file_at, "corrupt frame (checksum mismatch)"};
+                return at;
+            }
+            if (auto error = read_frame(payload, file_at == magic.size(), fn)) {
+                damage_ = Damage{file_at, "corrupt frame (" + *error + ")"};
+                return at;
+            }
+            at += frame_header_bytes + length;
+        }
+        return at;
+    }
+
+    // Counts a definition's memory; false past max_definition_bytes.
+    bool define(std::size_t bytes) {
+        definition_bytes_ += bytes;
+        return definition_bytes_ <= max_definition_bytes;
+    }
+
     struct Shape {
         std::vector<const char *> keys;    // into strings_
         std::vector<std::uint32_t> types;  // of each attribute, then of the value
@@ -97,12 +170,15 @@ private:
                 header_.writer = in.text();
                 header_.created_ns = unzigzag(in.varint());
             } else if (op == op_string) {
-                strings_.emplace_back(in.text());
+                std::string_view text = in.text();
+                if (!define(sizeof(std::string) + text.size())) return too_many_definitions();
+                strings_.emplace_back(text);
             } else if (op == op_shape) {
                 if (auto error = read_shape(in)) return error;
             } else if (op == op_bounds) {
                 std::uint64_t count = in.varint();
                 if (count > 65536) return "bad bounds definition";
+                if (!define(sizeof(std::vector<double>) + count * sizeof(double))) return too_many_definitions();
                 auto &bounds = bounds_.emplace_back();
                 double before = 0;
                 for (std::uint64_t b = 0; b < count && !in.failed; ++b) bounds.push_back(before = undo_double_delta(in.varint(), before));
@@ -123,6 +199,8 @@ private:
         if (in.failed || n > 4096 || input >= strings_.size() || name >= strings_.size() || unit >= strings_.size())
             return "bad shape definition";
         if (record_kind != SONDE_RECORD_METRIC && record_kind != SONDE_RECORD_EVENT) return "bad record kind";
+        if (!define(sizeof(Shape) + (n + 1) * (sizeof(const char *) + sizeof(std::uint32_t) + sizeof(binary_format::PreviousValue))))
+            return too_many_definitions();
         Shape &shape = shapes_.emplace_back();  // a deque: the info's pointers into it stay valid
         for (std::uint64_t i = 0; i <= n; ++i) {
             if (i < n) {
@@ -216,6 +294,10 @@ private:
         return std::nullopt;
     }
 
+    static std::string too_many_definitions() {
+        return "definitions exceed " + std::to_string(max_definition_bytes >> 20) + " MiB";
+    }
+
     sonde_value to_value(std::uint32_t type, const binary_format::PreviousValue &v) const {
         sonde_value out{};
         out.type = type;
@@ -235,6 +317,13 @@ private:
     }
 
     Header header_;
+    // Incremental state: bytes of an incomplete frame, bytes decoded before
+    // them, and the first damage.
+    std::string pending_;
+    std::size_t consumed_ = 0;
+    bool magic_seen_ = false;
+    std::optional<Damage> damage_;
+    std::size_t definition_bytes_ = 0;
     std::deque<std::string> strings_;
     std::deque<Shape> shapes_;
     std::deque<std::vector<double>> bounds_;
