@@ -7,10 +7,53 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 namespace sonde::net {
+
+InetDiagStep count_inet_diag_datagram(const void *data, std::size_t size, std::uint32_t sequence,
+                                      TcpStateCounts &counts, std::string &error) {
+    // Each message is read only within its own nlmsg_len, and that length
+    // only within the datagram. The kernel aligns messages to 4 bytes; read
+    // into a suitably aligned buffer, every header stays aligned.
+    const auto *bytes = static_cast<const unsigned char *>(data);
+    std::size_t offset = 0;
+    while (offset < size) {
+        const auto *h = reinterpret_cast<const nlmsghdr *>(bytes + offset);
+        if (size - offset < sizeof(nlmsghdr) || h->nlmsg_len < sizeof(nlmsghdr) || h->nlmsg_len > size - offset) {
+            error = "inet_diag: malformed message at byte " + std::to_string(offset) + " of " + std::to_string(size);
+            return InetDiagStep::failed;
+        }
+        offset += std::min<std::size_t>(NLMSG_ALIGN(h->nlmsg_len), size - offset);
+        if (h->nlmsg_seq != sequence) continue;  // a late answer to an earlier request
+        if (h->nlmsg_type == NLMSG_DONE) return InetDiagStep::done;
+        const std::size_t payload = h->nlmsg_len - NLMSG_HDRLEN;
+        if (h->nlmsg_type == NLMSG_ERROR) {
+            if (payload < sizeof(nlmsgerr)) {
+                error = "inet_diag: truncated error message";
+                return InetDiagStep::failed;
+            }
+            // A negative errno; 0 would acknowledge a request, which a dump never asks for.
+            const int code = static_cast<const nlmsgerr *>(NLMSG_DATA(h))->error;
+            error = code < 0 && code > -4096 ? std::string("inet_diag: ") + std::strerror(-code)
+                                             : "inet_diag: unexpected error code " + std::to_string(code);
+            return InetDiagStep::failed;
+        }
+        if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || payload < sizeof(inet_diag_msg)) {
+            error = "inet_diag: unexpected message (type " + std::to_string(h->nlmsg_type) + ", " +
+                    std::to_string(payload) + " bytes)";
+            return InetDiagStep::failed;
+        }
+        const auto *socket = static_cast<const inet_diag_msg *>(NLMSG_DATA(h));
+        std::uint8_t state = socket->idiag_state;
+        if (state == tcp_new_syn_recv) state = 3;  // SYN_RECV
+        if (state > 0 && state < counts.size()) ++counts[state];
+    }
+    return InetDiagStep::more;
+}
 
 TcpDiag::TcpDiag() : buffer_(64 * 1024) {
     fd_ = ::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
@@ -46,21 +89,8 @@ bool TcpDiag::count(int family, TcpStateCounts &counts) {
             error_ = std::string("inet_diag receive: ") + std::strerror(errno);
             return false;
         }
-        auto *h = reinterpret_cast<nlmsghdr *>(buffer_.data());
-        int left = static_cast<int>(n);
-        for (; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
-            if (h->nlmsg_seq != sequence_) continue;  // a late answer to an earlier request
-            if (h->nlmsg_type == NLMSG_DONE) return true;
-            if (h->nlmsg_type == NLMSG_ERROR) {
-                auto *e = static_cast<nlmsgerr *>(NLMSG_DATA(h));
-                error_ = std::string("inet_diag: ") + std::strerror(-e->error);
-                return false;
-            }
-            auto *socket = static_cast<inet_diag_msg *>(NLMSG_DATA(h));
-            std::uint8_t state = socket->idiag_state;
-            if (state == tcp_new_syn_recv) state = 3;  // SYN_RECV
-            if (state > 0 && state < counts.size()) ++counts[state];
-        }
+        InetDiagStep step = count_inet_diag_datagram(buffer_.data(), static_cast<std::size_t>(n), sequence_, counts, error_);
+        if (step != InetDiagStep::more) return step == InetDiagStep::done;
     }
 }
 

@@ -10,6 +10,16 @@
 
 namespace sonde::net {
 
+// What one datagram of an inet_diag dump answer said.
+enum class InetDiagStep { more, done, failed };
+
+// Counts the sockets of one datagram of a dump answer (a run of netlink
+// messages) into counts, skipping messages of other sequence numbers. done
+// at NLMSG_DONE; failed at NLMSG_ERROR or a malformed message, with a reason
+// in error. Socket-free, so it can be tested and fuzzed on captured bytes.
+InetDiagStep count_inet_diag_datagram(const void *data, std::size_t size, std::uint32_t sequence,
+                                      TcpStateCounts &counts, std::string &error);
+
 class TcpDiag {
 public:
     TcpDiag();  // opens the socket; ok() tells whether it worked

@@ -1,9 +1,15 @@
 // The net parsers on real captured files, truncated and malformed ones.
 #include "net_parsers.hpp"
+#include "tcp_diag.hpp"
+
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
 
 #include <doctest/doctest.h>
 
+#include <cstring>
 #include <fstream>
+#include <numeric>
 #include <sstream>
 
 using namespace sonde::net;
@@ -75,4 +81,50 @@ TEST_CASE("/proc/net/tcp: states counted, request sockets as SYN_RECV") {
     CHECK(counts[1] == 1);
     CHECK(counts[3] == 1);
     CHECK(parse_proc_net_tcp(fixture("tcp.malformed"), counts) == "line 2: unknown TCP state");
+}
+
+// inet_diag dump datagrams (tests/fixtures/inet_diag/README.md), socket-free.
+namespace {
+InetDiagStep count_datagram(const std::string &bytes, TcpStateCounts &counts, std::string &error) {
+    std::vector<std::uint32_t> aligned(bytes.size() / 4 + 1);  // as the receive buffer is
+    std::memcpy(aligned.data(), bytes.data(), bytes.size());
+    return count_inet_diag_datagram(aligned.data(), bytes.size(), 1, counts, error);
+}
+}  // namespace
+
+TEST_CASE("inet_diag: a captured dump counts its sockets by state, then ends") {
+    TcpStateCounts counts{};
+    std::string error;
+    CHECK(count_datagram(fixture("inet_diag/inet_diag.v4.0"), counts, error) == InetDiagStep::more);
+    CHECK(count_datagram(fixture("inet_diag/inet_diag.v4.1"), counts, error) == InetDiagStep::done);
+    CHECK(std::accumulate(counts.begin(), counts.end(), std::uint64_t{0}) == 9);
+    CHECK(counts[10] >= 1);  // LISTEN: the capture's listener
+    CHECK(counts[1] >= 4);   // ESTABLISHED: both ends of the connections left open
+    CHECK(error.empty());
+}
+
+// Found by fuzzing (plugins/net/fuzz/corpus/inet_diag_fuzz/): a message is
+// read only within its own length, a length only within the datagram.
+TEST_CASE("inet_diag: malformed messages are refused with a reason, never read past") {
+    TcpStateCounts counts{};
+    std::string error;
+    auto message = [](std::uint32_t length, std::uint16_t type, std::int32_t payload) {
+        std::string m(sizeof(nlmsghdr) + sizeof payload, '\0');
+        nlmsghdr h{length, type, 0, 1, 0};
+        std::memcpy(m.data(), &h, sizeof h);
+        std::memcpy(m.data() + sizeof h, &payload, sizeof payload);
+        return m;
+    };
+    CHECK(count_datagram(message(16, SOCK_DIAG_BY_FAMILY, 0), counts, error) == InetDiagStep::failed);
+    CHECK(error == "inet_diag: unexpected message (type 20, 0 bytes)");
+    CHECK(count_datagram(message(4096, SOCK_DIAG_BY_FAMILY, 0), counts, error) == InetDiagStep::failed);
+    CHECK(error == "inet_diag: malformed message at byte 0 of 20");
+    CHECK(count_datagram(message(16, NLMSG_ERROR, 0), counts, error) == InetDiagStep::failed);
+    CHECK(error == "inet_diag: truncated error message");
+    std::string error_message = message(20, NLMSG_ERROR, INT32_MIN);
+    error_message.resize(16 + sizeof(nlmsgerr));
+    reinterpret_cast<nlmsghdr *>(error_message.data())->nlmsg_len = static_cast<std::uint32_t>(error_message.size());
+    CHECK(count_datagram(error_message, counts, error) == InetDiagStep::failed);
+    CHECK(error == "inet_diag: unexpected error code -2147483648");
+    CHECK(std::accumulate(counts.begin(), counts.end(), std::uint64_t{0}) == 0);
 }
