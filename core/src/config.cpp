@@ -208,6 +208,8 @@ private:
                     else
                         a.log_level = *s;
                 }
+            } else if (key == "allow_insecure_plugins") {
+                if (auto b = boolean(path, v)) a.allow_insecure_plugins = *b;
             } else {
                 error(v.key_where, path + ": unknown key");
             }

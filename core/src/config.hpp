@@ -75,6 +75,9 @@ struct AgentConfig {
     std::uint64_t interval_ns = 1'000'000'000;
     std::uint64_t shutdown_timeout_ns = 5'000'000'000;
     std::string log_level = "info";
+    // Running as root, load plugin objects (or directories) that are not
+    // owned by root or are writable by group or others. For development only.
+    bool allow_insecure_plugins = false;
     std::vector<InstanceConfig> inputs;
     std::vector<InstanceConfig> sinks;
 };
