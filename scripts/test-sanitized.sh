@@ -21,6 +21,8 @@ cmake --build "$build_dir" --parallel "$(nproc)"
 reports=$build_dir/sanitizer-reports
 rm -rf "$reports"
 mkdir -p "$reports"
+# Writable by all, sticky: some tests run the agent as an unprivileged user.
+chmod 1777 "$reports"
 
 suppressions=$source_dir/scripts/sanitizers/lsan.supp
 # halt_on_error: the first report ends the process; exitcode 1 (ASan) / 23
