@@ -10,6 +10,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <set>
 #include <string>
@@ -21,9 +22,9 @@ using namespace sonde::core;
 namespace {
 
 const char *usage = R"(usage:
-  sonde run [--config-dir DIR] [--plugin-dir DIR]...
-  sonde check-config [--config-dir DIR] [--plugin-dir DIR]...
-  sonde plugins [--plugin-dir DIR]... [--describe NAME]
+  sonde run [--config-dir DIR] [--plugin-dir DIR]... [--allow-insecure-plugins]
+  sonde check-config [--config-dir DIR] [--plugin-dir DIR]... [--allow-insecure-plugins]
+  sonde plugins [--plugin-dir DIR]... [--describe NAME] [--allow-insecure-plugins]
   sonde trace dump FILE...       records of the file sink's JSON-lines files
   sonde trace summary FILE...    time range, counts, rates, latency quantiles
   sonde --version
@@ -37,6 +38,7 @@ struct Options {
     fs::path config_dir;
     std::vector<fs::path> plugin_dirs;
     std::string describe;
+    bool allow_insecure_plugins = false;  // as root, load plugins not owned by root or writable by others
 };
 
 fs::path executable_dir() {
@@ -69,6 +71,7 @@ bool parse(int argc, char **argv, Options &o) {
         if (args[i] == "--config-dir" && value(p)) o.config_dir = p;
         else if (args[i] == "--plugin-dir" && value(p)) o.plugin_dirs.push_back(p);
         else if (args[i] == "--describe" && value(p)) o.describe = p.string();
+        else if (args[i] == "--allow-insecure-plugins") o.allow_insecure_plugins = true;
         else {
             std::fprintf(stderr, "sonde: unknown or incomplete argument '%s'\n", args[i].c_str());
             return false;
@@ -85,8 +88,17 @@ std::shared_ptr<spdlog::logger> make_logger(const std::string &level) {
     return logger;
 }
 
-// Every plugin, or with `config` only those its enabled instances use.
-void scan_plugins(const Options &o, spdlog::logger *log, PluginRegistry &registry, const AgentConfig *config = nullptr) {
+// Who may own plugin objects (plugin_library.hpp): the flag or the [agent] key relaxes it.
+PluginTrust plugin_trust(const Options &o, const AgentConfig *config = nullptr) {
+    PluginTrust trust;
+    trust.allow_insecure = o.allow_insecure_plugins || (config && config->allow_insecure_plugins);
+    return trust;
+}
+
+// Every plugin, or with `config` only those its enabled instances use. Each
+// directory that gives nothing and each refused object is one line to `report`.
+void scan_plugins(const Options &o, const std::function<void(const std::string &)> &report, PluginRegistry &registry,
+                  const AgentConfig *config = nullptr) {
     if (config) {
         std::set<std::string> used;
         for (const auto *list : {&config->sinks, &config->inputs})
@@ -96,9 +108,9 @@ void scan_plugins(const Options &o, spdlog::logger *log, PluginRegistry &registr
     } else {
         registry.scan(o.plugin_dirs);
     }
-    if (log)
-        for (const auto &c : registry.candidates())
-            if (!c.library) log->warn("plugin {} refused: {}", c.path.string(), c.refusal);
+    for (const auto &problem : registry.directory_problems()) report(problem);
+    for (const auto &c : registry.candidates())
+        if (!c.library) report("plugin " + c.path.string() + " refused: " + c.refusal);
 }
 
 ConfigLoad load_or_report(const Options &o) {
@@ -111,8 +123,8 @@ int run(const Options &o) {
     ConfigLoad load = load_or_report(o);
     if (!load.ok()) return 1;
     auto logger = make_logger(load.config.log_level);
-    PluginRegistry registry;
-    scan_plugins(o, logger.get(), registry, &load.config);
+    PluginRegistry registry(plugin_trust(o, &load.config));
+    scan_plugins(o, [&](const std::string &line) { logger->warn("{}", line); }, registry, &load.config);
     Agent agent(load.config, registry, logger);
     std::size_t sinks = 0;
     for (const auto *list : {&load.config.sinks, &load.config.inputs}) {
@@ -132,8 +144,9 @@ int run(const Options &o) {
 int check_config(const Options &o) {
     ConfigLoad load = load_or_report(o);
     if (!load.ok()) return 1;
-    PluginRegistry registry;
-    scan_plugins(o, nullptr, registry, &load.config);
+    PluginRegistry registry(plugin_trust(o, &load.config));
+    scan_plugins(o, [](const std::string &line) { std::fprintf(stderr, "warning: %s\n", line.c_str()); }, registry,
+                 &load.config);
     auto logger = make_logger("off");
     Agent agent(load.config, registry, logger);
     int errors = 0;
@@ -191,8 +204,11 @@ int describe(const Options &o, const PluginRegistry &registry) {
 }
 
 int plugins(const Options &o) {
-    PluginRegistry registry;
-    scan_plugins(o, nullptr, registry);
+    PluginRegistry registry(plugin_trust(o));
+    // Refused objects are rows of the table; directories that gave nothing go to stderr.
+    scan_plugins(o, [](const std::string &line) {
+        if (line.rfind("plugin directory ", 0) == 0) std::fprintf(stderr, "warning: %s\n", line.c_str());
+    }, registry);
     if (!o.describe.empty()) return describe(o, registry);
     std::printf("%-12s %-6s %-8s %-5s %-9s %s\n", "NAME", "KIND", "VERSION", "ABI", "STATUS", "PATH");
     for (const auto &c : registry.candidates()) {
