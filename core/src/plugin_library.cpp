@@ -1,10 +1,16 @@
 #include "plugin_library.hpp"
 
+#include <sonde/checked_file.hpp>
+
 #include <boost/dll/shared_library.hpp>
 
 #include <dlfcn.h>
+#include <pwd.h>
+#include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 namespace sonde::core {
@@ -47,10 +53,53 @@ std::string check_descriptor(const sonde_plugin_descriptor *d) {
     return "";
 }
 
+// "uid 65534 (nobody)".
+std::string owner_text(uid_t uid) {
+    std::string text = "uid " + std::to_string(uid);
+    struct passwd entry{}, *found = nullptr;
+    char buffer[1024];
+    if (::getpwuid_r(uid, &entry, buffer, sizeof buffer, &found) == 0 && found) text += " (" + std::string(found->pw_name) + ")";
+    return text;
+}
+
+// "" when path (followed) is owned by root and writable by nobody else.
+std::string ownership_problem(const std::filesystem::path &path, const char *what) {
+    struct stat st{};
+    if (::stat(path.c_str(), &st) != 0) return std::string(what) + path.string() + ": " + std::strerror(errno);
+    if (st.st_uid != 0) return std::string(what) + path.string() + " is owned by " + owner_text(st.st_uid) + ", not root";
+    const bool group = st.st_mode & S_IWGRP, others = st.st_mode & S_IWOTH;
+    if (!group && !others) return "";
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return std::string(what) + path.string() + " is writable by " + (group && others ? "group and others" : group ? "group" : "others") +
+           " (mode " + mode + ")";
+}
+
 }  // namespace
 
-PluginCandidate load_plugin(const std::filesystem::path &path) {
+std::string untrusted_reason(const std::filesystem::path &file) {
+    std::error_code ec;
+    const std::filesystem::path resolved = std::filesystem::canonical(file, ec);
+    if (ec) return file.string() + ": " + ec.message();
+    const std::filesystem::path directory = std::filesystem::absolute(file, ec).parent_path();
+    // The object itself, then the directory it was found in, then (for a
+    // symbolic link) the directory of what it resolves to.
+    std::string problem = ownership_problem(resolved, "");
+    if (problem.empty()) problem = ownership_problem(directory, "directory ");
+    if (problem.empty() && resolved.parent_path() != std::filesystem::canonical(directory, ec))
+        problem = ownership_problem(resolved.parent_path(), "directory ");
+    if (problem.empty() || resolved == file) return problem;
+    return file.string() + " -> " + problem;
+}
+
+PluginCandidate load_plugin(const std::filesystem::path &path, const PluginTrust &trust) {
     PluginCandidate out{path, nullptr, ""};
+    if (trust.enforced()) {
+        if (std::string problem = untrusted_reason(path); !problem.empty()) {
+            out.refusal = problem + "; " + allow_insecure_hint;
+            return out;
+        }
+    }
     auto library = std::make_unique<boost::dll::shared_library>();
     boost::dll::fs::error_code ec;
     library->load(path, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
@@ -82,23 +131,26 @@ PluginCandidate load_plugin(const std::filesystem::path &path) {
     return out;
 }
 
-namespace {
-
-// The *.so files of the directories, each directory's in lexical order.
-std::vector<std::filesystem::path> shared_objects(const std::vector<std::filesystem::path> &dirs) {
+// The *.so files of the directories, each directory's in lexical order; a
+// directory that gives none is a problem to report.
+std::vector<std::filesystem::path> PluginRegistry::shared_objects(const std::vector<std::filesystem::path> &dirs) {
     std::vector<std::filesystem::path> all;
     for (const auto &dir : dirs) {
         std::vector<std::filesystem::path> files;
         std::error_code ec;
         for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
             if (it->path().extension() == ".so") files.push_back(it->path());
+        if (ec) {
+            std::string why = check_directory(dir.string());  // "dir: is a FIFO, not a directory"
+            directory_problems_.push_back("plugin directory " + (why.empty() ? dir.string() + ": " + ec.message() : why));
+        } else if (files.empty()) {
+            directory_problems_.push_back("plugin directory " + dir.string() + " has no *.so files");
+        }
         std::sort(files.begin(), files.end());
         all.insert(all.end(), files.begin(), files.end());
     }
     return all;
 }
-
-}  // namespace
 
 void PluginRegistry::scan(const std::vector<std::filesystem::path> &dirs) {
     for (const auto &file : shared_objects(dirs)) add(file);
@@ -118,7 +170,7 @@ void PluginRegistry::scan_for(const std::vector<std::filesystem::path> &dirs, co
 }
 
 void PluginRegistry::add(const std::filesystem::path &file) {
-    PluginCandidate candidate = load_plugin(file);
+    PluginCandidate candidate = load_plugin(file, trust_);
     if (candidate.library) {
         if (auto existing = find(candidate.library->name())) {
             candidate.refusal = "duplicate plugin name '" + candidate.library->name() + "' (already loaded from " +

@@ -4,6 +4,8 @@
 
 #include <sonde/plugin_api.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <memory>
 #include <set>
@@ -45,12 +47,35 @@ struct PluginCandidate {
     std::string refusal;                     // one line; empty when loaded
 };
 
-// Loads one shared object, checking the ABI before calling anything else.
-PluginCandidate load_plugin(const std::filesystem::path &path);
+// Whether a plugin object must be trusted before it is loaded. When sonde
+// runs as root, a plugin runs as root: like the dynamic loader in secure mode
+// and sudo with its plugins, it then loads only an object owned by root and
+// not writable by group or others, in a directory owned by root and not
+// writable by group or others (for a symbolic link: the file it resolves to,
+// and both directories). Ancestors of the directory are not checked (see
+// plugin-api/README.md, "Plugin loading as root").
+struct PluginTrust {
+    bool check_ownership = ::geteuid() == 0;  // the agent runs as root
+    bool allow_insecure = false;              // [agent] allow_insecure_plugins / --allow-insecure-plugins
+    bool enforced() const { return check_ownership && !allow_insecure; }
+};
+
+// Why `file` may not be loaded as root: one line such as "/x/y.so is
+// writable by group (mode 0664)", or "" when it and its directories pass.
+std::string untrusted_reason(const std::filesystem::path &file);
+
+// What a refusal for trust says to do about it.
+inline constexpr const char *allow_insecure_hint =
+    "set [agent] allow_insecure_plugins = true (or --allow-insecure-plugins) for development";
+
+// Loads one shared object, checking the ABI before calling anything else;
+// with trust enforced, the file and its directory are checked before that.
+PluginCandidate load_plugin(const std::filesystem::path &path, const PluginTrust &trust = {});
 
 // Every loadable plugin of a set of directories, by unique name.
 class PluginRegistry {
 public:
+    explicit PluginRegistry(PluginTrust trust = {}) : trust_(trust) {}
     // Scans each directory for *.so (in lexical order); later duplicates of a
     // name are refused.
     void scan(const std::vector<std::filesystem::path> &dirs);
@@ -62,10 +87,17 @@ public:
     std::shared_ptr<PluginLibrary> find(const std::string &name) const;
     const std::vector<PluginCandidate> &candidates() const { return candidates_; }
     std::vector<std::string> names() const;
+    // One line per scanned directory that gave nothing: "plugin directory
+    // /x: No such file or directory", "... is a regular file, not a
+    // directory", "... has no *.so files".
+    const std::vector<std::string> &directory_problems() const { return directory_problems_; }
 
 private:
+    std::vector<std::filesystem::path> shared_objects(const std::vector<std::filesystem::path> &dirs);
     void add(const std::filesystem::path &file);
+    PluginTrust trust_;
     std::vector<PluginCandidate> candidates_;
+    std::vector<std::string> directory_problems_;
 };
 
 }  // namespace sonde::core
