@@ -12,6 +12,9 @@
 
 namespace sonde::fuzz {
 
+// Wide enough to hold any product of two uint64_t: for exact oracles.
+__extension__ typedef unsigned __int128 wide_uint;
+
 inline std::string_view as_text(const std::uint8_t *data, std::size_t size) {
     return {reinterpret_cast<const char *>(data), size};
 }

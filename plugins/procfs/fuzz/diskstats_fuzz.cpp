@@ -34,8 +34,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
     for (const auto &d : disks) {
         require(!d.device.empty(), "device without a name");
         auto [read_sectors, written_sectors] = sectors_of(text, d.device);
-        require(static_cast<unsigned __int128>(read_sectors) * 512 == d.read_bytes, "read bytes not sectors * 512");
-        require(static_cast<unsigned __int128>(written_sectors) * 512 == d.written_bytes,
+        require(static_cast<sonde::fuzz::wide_uint>(read_sectors) * 512 == d.read_bytes, "read bytes not sectors * 512");
+        require(static_cast<sonde::fuzz::wide_uint>(written_sectors) * 512 == d.written_bytes,
                 "written bytes not sectors * 512");
         for (double seconds : {d.read_seconds, d.write_seconds, d.io_seconds, d.weighted_io_seconds})
             require(std::isfinite(seconds) && seconds >= 0, "time not a time");

@@ -21,7 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
         require(fields.next(number), "field without its number");
         auto written = sonde::text::number<std::uint64_t>(number);
         require(written.has_value(), "field's number unreadable");
-        unsigned __int128 expected = static_cast<unsigned __int128>(*written) * (field.in_bytes ? 1024 : 1);
+        sonde::fuzz::wide_uint expected = static_cast<sonde::fuzz::wide_uint>(*written) * (field.in_bytes ? 1024 : 1);
         require(expected == field.value, "value is not the number written (times 1024 for kB)");
     }
     return 0;
