@@ -1,9 +1,5 @@
 #include "http_client.hpp"
 
-#include <boost/asio/buffer.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
-
 #include <netdb.h>
 #include <netinet/tcp.h>
 #include <unistd.h>
@@ -12,13 +8,6 @@
 #include <cstring>
 
 namespace sonde::otlp {
-
-namespace http = boost::beast::http;
-
-struct HttpClient::Exchange {
-    http::response_parser<http::string_body> parser;
-    Exchange() { parser.body_limit(1 << 20); }
-};
 
 Endpoint resolve_endpoint(const std::string &url) {
     Endpoint e;
@@ -57,13 +46,12 @@ HttpClient::~HttpClient() { close_socket(); }
 void HttpClient::post(const std::string &path, const std::vector<std::pair<std::string, std::string>> &headers,
                       const std::string &body, std::function<void(HttpResult)> done) {
     done_ = std::move(done);
-    exchange_ = std::make_shared<Exchange>();
+    response_ = std::make_unique<ResponseReader>();
     out_ = "POST " + path + " HTTP/1.1\r\nHost: " + endpoint_.host_header + "\r\n";
     for (const auto &[name, value] : headers) out_ += name + ": " + value + "\r\n";
     out_ += "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: keep-alive\r\n\r\n";
     out_ += body;
     written_ = 0;
-    in_.clear();
     deadline_ns_ = now_ns() + static_cast<std::int64_t>(timeout_ns_);
     if (fd_ >= 0 && connected_) write_some();
     else connect_now();
@@ -154,47 +142,25 @@ void HttpClient::write_some() {
 
 void HttpClient::read_some() {
     char buffer[16384];
-    for (;;) {
+    ResponseReader::State state = ResponseReader::State::need_more;
+    bool closed = false;
+    while (state == ResponseReader::State::need_more) {
         IoStep step = receive_some(buffer, sizeof buffer);
-        if (step.kind == IoStep::done) {
-            in_.append(buffer, step.bytes);
-            continue;
-        }
-        if (step.kind == IoStep::want_read) break;
-        if (step.kind == IoStep::want_write) return watch(SONDE_FD_WRITABLE, &HttpClient::read_some);
-        if (step.kind == IoStep::closed) {  // complete only if the parser can finish on EOF
-            boost::beast::error_code ec;
-            while (!in_.empty() && !ec && !exchange_->parser.is_done()) {
-                std::size_t used = exchange_->parser.put(boost::asio::buffer(in_), ec);
-                in_.erase(0, used);
-                if (used == 0) break;
-            }
-            if (!exchange_->parser.is_done()) exchange_->parser.put_eof(ec);
-            if (exchange_->parser.is_done()) break;
-            return finish({0, "connection closed before the answer", "", ""}, false);
-        }
-        return finish({0, step.error, "", ""}, false);
+        if (step.kind == IoStep::done) state = response_->feed({buffer, step.bytes});
+        else if (step.kind == IoStep::want_read) return watch(SONDE_FD_READABLE, &HttpClient::read_some);
+        else if (step.kind == IoStep::want_write) return watch(SONDE_FD_WRITABLE, &HttpClient::read_some);
+        else if (step.kind == IoStep::closed) state = response_->finish_at_eof(), closed = true;
+        else return finish({0, step.error, "", ""}, false);
     }
-    boost::beast::error_code ec;
-    // put() takes one piece at a time (header, chunk header, chunk...).
-    while (!in_.empty() && !exchange_->parser.is_done()) {
-        std::size_t used = exchange_->parser.put(boost::asio::buffer(in_), ec);
-        in_.erase(0, used);
-        if (ec || used == 0) break;
-    }
-    if (ec == http::error::need_more || (!ec && !exchange_->parser.is_done()))
-        return watch(SONDE_FD_READABLE, &HttpClient::read_some);
-    if (ec) return finish({0, "malformed answer: " + ec.message(), "", ""}, false);
-    const auto &m = exchange_->parser.get();
-    HttpResult result{static_cast<int>(m.result_int()), "", m.body(), std::string(m[http::field::retry_after])};
-    finish(std::move(result), m.keep_alive());
+    if (state == ResponseReader::State::failed) return finish({0, response_->error(), "", ""}, false);
+    finish(response_->result(), !closed && response_->keep_alive());
 }
 
 void HttpClient::finish(HttpResult result, bool keep_connection) {
     if (!keep_connection) close_socket();
     auto done = std::move(done_);
     done_ = nullptr;
-    exchange_.reset();
+    response_.reset();
     if (done) done(std::move(result));
 }
 

@@ -4,6 +4,7 @@
 // alive when the server allows. Deadlines are checked by tick().
 #pragma once
 
+#include "http_response.hpp"
 #include "tls.hpp"
 
 #include <sonde/sdk.hpp>
@@ -17,13 +18,6 @@
 #include <vector>
 
 namespace sonde::otlp {
-
-struct HttpResult {
-    int status = 0;           // 0: no answer (error says why)
-    std::string error;        // transport failure
-    std::string body;
-    std::string retry_after;  // Retry-After header, if any
-};
 
 // Where requests go, from resolve_endpoint().
 struct Endpoint {
@@ -53,7 +47,6 @@ public:
     void tick();
 
 private:
-    struct Exchange;
     void connect_now();
     void connected();
     void handshake();
@@ -77,10 +70,9 @@ private:
     std::uint64_t watch_ = 0;
     std::string out_;
     std::size_t written_ = 0;
-    std::string in_;
     std::int64_t deadline_ns_ = 0;
     std::function<void(HttpResult)> done_;
-    std::shared_ptr<Exchange> exchange_;  // the response parser of the request in flight
+    std::unique_ptr<ResponseReader> response_;  // the answer to the request in flight
 };
 
 }  // namespace sonde::otlp

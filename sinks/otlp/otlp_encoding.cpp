@@ -1,5 +1,7 @@
 #include "otlp_encoding.hpp"
 
+#include <google/protobuf/util/json_util.h>
+
 #include <sonde/sdk.hpp>
 
 #include <fstream>
@@ -166,6 +168,32 @@ void RequestBuilder::add(const sonde_batch &batch, std::int64_t now_ns) {
 std::pair<ExportMetricsServiceRequest, ExportLogsServiceRequest> RequestBuilder::take() {
     std::pair<ExportMetricsServiceRequest, ExportLogsServiceRequest> out{std::move(metrics_), std::move(logs_)};
     reset();
+    return out;
+}
+
+PartialSuccess parse_partial_success(const std::string &body, bool json, bool metrics) {
+    PartialSuccess out;
+    if (body.empty()) {
+        out.parsed = true;
+        return out;
+    }
+    auto read = [&](auto &response, std::int64_t rejected_field) {
+        out.rejected = rejected_field > 0 ? static_cast<std::uint64_t>(rejected_field) : 0;
+        out.message = response.partial_success().error_message();
+    };
+    auto parse = [&](auto &response) {
+        if (json) return google::protobuf::util::JsonStringToMessage(body, &response).ok();
+        return response.ParseFromString(body);
+    };
+    if (metrics) {
+        ExportMetricsServiceResponse response;
+        if (!(out.parsed = parse(response))) return out;
+        read(response, response.partial_success().rejected_data_points());
+    } else {
+        ExportLogsServiceResponse response;
+        if (!(out.parsed = parse(response))) return out;
+        read(response, response.partial_success().rejected_log_records());
+    }
     return out;
 }
 

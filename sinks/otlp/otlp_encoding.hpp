@@ -22,6 +22,18 @@ using ResourceAttributes = std::vector<std::pair<std::string, std::string>>;
 // host.name, host.id (/etc/machine-id), os.type, service.name, service.version.
 ResourceAttributes default_resource(const std::string &service_version);
 
+// What a receiver's answer to an export says it rejected (OTLP partial_success).
+struct PartialSuccess {
+    bool parsed = false;        // false: the body is not an answer of that kind
+    std::uint64_t rejected = 0; // rejected data points or log records; a negative count reads as 0
+    std::string message;        // the receiver's error_message
+};
+
+// Reads the body of a 2xx answer: protobuf, or OTLP/JSON when json; an
+// ExportMetricsServiceResponse when metrics, else ExportLogsServiceResponse.
+// An empty body is a full success. The caller bounds `rejected` by what it sent.
+PartialSuccess parse_partial_success(const std::string &body, bool json, bool metrics);
+
 // Accumulates records into one metrics request and one logs request.
 class RequestBuilder {
 public:
