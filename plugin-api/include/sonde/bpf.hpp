@@ -5,6 +5,7 @@
 #pragma once
 
 #include <sonde/sdk.hpp>
+#include <sonde/text.hpp>
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -203,24 +204,15 @@ inline std::size_t possible_cpus() {
     return n > 0 ? static_cast<std::size_t>(n) : 1;
 }
 
-// Online CPU numbers, from /sys/devices/system/cpu/online ("0-3,5").
+// Online CPU numbers, from /sys/devices/system/cpu/online ("0-3,5"); empty
+// when the file cannot be read or is not a CPU list (text::cpu_list).
 inline std::vector<int> online_cpus() {
-    std::vector<int> cpus;
     std::FILE *f = std::fopen("/sys/devices/system/cpu/online", "r");
-    if (!f) return cpus;
-    int first = 0, last = 0;
-    char sep = 0;
-    while (std::fscanf(f, "%d", &first) == 1) {
-        last = first;
-        if ((sep = static_cast<char>(std::fgetc(f))) == '-') {
-            if (std::fscanf(f, "%d", &last) != 1) break;
-            sep = static_cast<char>(std::fgetc(f));
-        }
-        for (int c = first; c <= last; ++c) cpus.push_back(c);
-        if (sep != ',') break;
-    }
+    if (!f) return {};
+    char buffer[4096];
+    std::size_t n = std::fread(buffer, 1, sizeof buffer, f);
     std::fclose(f);
-    return cpus;
+    return text::cpu_list(std::string_view(buffer, n)).value_or(std::vector<int>{});
 }
 
 // The per-CPU values of one key of a per-CPU map; empty when the key is absent.

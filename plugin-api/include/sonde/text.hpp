@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sonde::text {
 
@@ -88,6 +89,27 @@ inline std::string at_line(std::size_t line, std::string_view what) {
 inline std::optional<std::string> incomplete(std::string_view text) {
     if (Lines::ends_cleanly(text)) return std::nullopt;
     return std::string(text.empty() ? "empty file" : "truncated: no final newline");
+}
+
+// The CPU numbers of a kernel CPU list ("0-3,5\n", as in
+// /sys/devices/system/cpu/online), ascending ranges of numbers below
+// max_cpus; nullopt for anything else (the list is bounded, whatever the file says).
+inline std::optional<std::vector<int>> cpu_list(std::string_view s, int max_cpus = 65536) {
+    if (!s.empty() && s.back() == '\n') s.remove_suffix(1);
+    std::vector<int> cpus;
+    while (!s.empty()) {
+        std::size_t comma = s.find(',');
+        std::string_view range = s.substr(0, comma);
+        s = comma == std::string_view::npos ? std::string_view{} : s.substr(comma + 1);
+        if (comma != std::string_view::npos && s.empty()) return std::nullopt;  // trailing comma
+        std::size_t dash = range.find('-');
+        auto first = number<int>(range.substr(0, dash));
+        auto last = dash == std::string_view::npos ? first : number<int>(range.substr(dash + 1));
+        if (!first || !last || *first < 0 || *last < *first || *last >= max_cpus) return std::nullopt;
+        if (!cpus.empty() && *first <= cpus.back()) return std::nullopt;
+        for (int cpu = *first; cpu <= *last; ++cpu) cpus.push_back(cpu);
+    }
+    return cpus;
 }
 
 }  // namespace sonde::text
