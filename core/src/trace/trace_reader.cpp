@@ -71,7 +71,10 @@ RecordView view_of(const sonde_record_info &info, const sonde_metric_point *poin
         nlohmann::json attributes = nlohmann::json::object();  // sorted keys, as in the JSON path
         for (std::uint32_t i = 0; i < n; ++i) attributes[info.attribute_keys[i]] = json_of(values[i]);
         v.histogram = true;
-        v.series = std::string(info.input_name) + attributes.dump();
+        // A crafted binary file can hold strings that are not UTF-8: replace
+        // them (U+FFFD) rather than let dump() throw.
+        v.series = std::string(info.input_name) +
+                   attributes.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
         const sonde_histogram &h = *point->histogram;
         v.bounds.assign(h.upper_bounds, h.upper_bounds + h.bound_count);
         v.counts.assign(h.bucket_counts, h.bucket_counts + h.bound_count + 1);
