@@ -9,6 +9,8 @@
 #include "http_get.hpp"
 #include "read_file.hpp"
 
+#include <sonde/record_binary_writer.hpp>
+
 #include <net/if.h>
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -42,7 +44,7 @@ std::vector<nlohmann::json> parse_every_line(const std::string &text, const std:
         try {
             out.push_back(nlohmann::json::parse(record));
         } catch (const nlohmann::json::exception &e) {
-            FAIL_CHECK(where << ":" << line << ": not valid JSON (" << e.what() << ")");
+            FAIL_CHECK(where << ":" << line << ": not valid JSON (" << std::string(e.what()) << ")");
         }
     }
     CHECK_MESSAGE(start == text.size(), where << ": the last line has no newline");
@@ -60,7 +62,7 @@ std::vector<std::string> files_in(const fs::path &directory) {
 std::string dump(const std::vector<std::string> &files) {
     std::vector<std::string> args{"trace", "dump"};
     args.insert(args.end(), files.begin(), files.end());
-    Process p(sonde(args));
+    Process p(sonde_test::sonde(args));
     const int status = p.wait();
     INFO(p.stderr_text);
     CHECK(status == 0);
@@ -140,7 +142,7 @@ TEST_CASE("an interface named with bytes that are not UTF-8: valid JSON lines an
                          "[sinks.stdout]\n"
                          "[sinks.jsonl]\nplugin = \"file\"\ndirectory = \"" + jsonl.string() + "\"\n"
                          "[sinks.prometheus]\nlisten = \"127.0.0.1:" + std::to_string(port) + "\"\n");
-    Process agent(sonde({"run", "--config-dir", conf.path, "--plugin-dir", SONDE_PLUGIN_DIR}));
+    Process agent(sonde_test::sonde({"run", "--config-dir", conf.path, "--plugin-dir", SONDE_PLUGIN_DIR}));
     agent.read_until([&](const std::string &out) {
         return agent.stderr_text.find("sinks.prometheus: serving") != std::string::npos &&
                out.find("system.network.io") != std::string::npos;
@@ -170,6 +172,56 @@ TEST_CASE("an interface named with bytes that are not UTF-8: valid JSON lines an
     CHECK(std::any_of(dumped.begin(), dumped.end(), is_renamed_device));
 }
 
+TEST_CASE("a binary file crafted with strings that are not UTF-8: trace dump prints valid JSON, summary reads it") {
+    // Written without the host, so nothing repaired them: the record name, the
+    // input, the unit, an attribute key and values, and the header's host.
+    const char *const keys[] = {"comm\xC0", "latency_ns"};
+    const sonde_record_info event_info{sizeof(sonde_record_info), SONDE_RECORD_EVENT, 0, 2, "syscall.\xF5slow", "",
+                                       "", keys, "in\xED\xA0\x80"};
+    const sonde_record_info histogram_info{sizeof(sonde_record_info), SONDE_RECORD_METRIC, SONDE_METRIC_HISTOGRAM, 2,
+                                           "sched.latency", "s\xFF", "", keys, "sched"};
+    sonde_value values[2]{};
+    values[0].type = SONDE_VALUE_STRING;
+    values[0].as.s = {hostile_name, sizeof hostile_name - 1};
+    values[1].type = SONDE_VALUE_UINT;
+    values[1].as.u = 30'000'000;
+    const sonde_event event{sizeof(sonde_event), 2, values, 1'763'770'000'000'000'000};
+    double bounds[] = {0.01};
+    std::uint64_t counts[] = {1, 2};
+    sonde_histogram histogram{sizeof(sonde_histogram), 1, bounds, counts, 3, 0.05};
+    sonde_metric_point point{};
+    point.struct_size = sizeof point;
+    point.attribute_count = 2;
+    point.attributes = values;
+    point.time_ns = event.time_ns;
+    point.start_time_ns = event.time_ns - 1'000'000'000;
+    point.histogram = &histogram;
+    const sonde_record_group groups[] = {{sizeof(sonde_record_group), 0, &event_info, nullptr, &event, 1},
+                                         {sizeof(sonde_record_group), 0, &histogram_info, &point, nullptr, 1}};
+    const sonde_batch batch{sizeof(sonde_batch), 0, groups, 2};
+    sonde::RecordBinaryWriter writer("host\xFF\xFE", "writer\x80");
+    std::string frames;
+    writer.append(batch);
+    writer.seal(frames);
+    TempDir dir;
+    const std::string file = (dir.path / "crafted.sonde").string();
+    std::ofstream(file, std::ios::binary) << writer.file_preamble(frames, 1) << frames;
+
+    const auto records = parse_every_line(dump({file}), "trace dump of the crafted file");
+    REQUIRE(records.size() == 2);
+    CHECK(records[0]["name"] == "syscall.\xEF\xBF\xBDslow");
+    CHECK(records[0]["input"] == "in\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+    CHECK(records[0]["attributes"]["comm\xEF\xBF\xBD"] == repaired_name);
+    CHECK(records[1]["unit"] == "s\xEF\xBF\xBD");
+
+    Process summary(sonde_test::sonde({"trace", "summary", file}));
+    const int status = summary.wait();
+    INFO(summary.stdout_text);
+    INFO(summary.stderr_text);
+    CHECK(status == 0);
+    CHECK(summary.stdout_text.find("sched.latency") != std::string::npos);
+}
+
 // Last: without BPF, require_bpf() ends the process (exit 77) after the tests above ran.
 TEST_CASE("a thread named with bytes that are not UTF-8: valid JSON on stdout, in JSON-lines and binary files") {
     require_bpf();
@@ -180,7 +232,7 @@ TEST_CASE("a thread named with bytes that are not UTF-8: valid JSON on stdout, i
                          "[sinks.stdout]\n"
                          "[sinks.jsonl]\nplugin = \"file\"\ndirectory = \"" + jsonl.string() + "\"\n"
                          "[sinks.binary]\nplugin = \"file\"\nformat = \"binary\"\ndirectory = \"" + binary.string() + "\"\n");
-    Process agent(sonde({"run", "--config-dir", conf.path, "--plugin-dir", SONDE_PLUGIN_DIR}));
+    Process agent(sonde_test::sonde({"run", "--config-dir", conf.path, "--plugin-dir", SONDE_PLUGIN_DIR}));
     agent.read_until([&](const std::string &) { return agent.stderr_text.find("inputs.syscall: tracing") != std::string::npos; },
                      std::chrono::seconds(20));
     REQUIRE_MESSAGE(agent.stderr_text.find("inputs.syscall: tracing") != std::string::npos, agent.stderr_text);
