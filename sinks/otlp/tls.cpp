@@ -1,12 +1,16 @@
 #include "tls.hpp"
 
 #include <arpa/inet.h>
+#include <sonde/checked_file.hpp>
+
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 namespace sonde::otlp {
 
@@ -21,6 +25,61 @@ std::string openssl_error() {
     ERR_error_string_n(last, text, sizeof text);
     const char *reason = ERR_reason_error_string(last);
     return reason ? reason : text;
+}
+
+struct BioFree {
+    void operator()(BIO *bio) const { BIO_free(bio); }
+};
+using Bio = std::unique_ptr<BIO, BioFree>;
+
+Bio memory_bio(const std::string &pem) { return Bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()))); }
+
+// Every certificate of a PEM text into the context's trust store; false when
+// there is none or one does not parse.
+bool load_ca_certificates(SSL_CTX *ctx, const std::string &pem) {
+    Bio bio = memory_bio(pem);
+    STACK_OF(X509_INFO) *infos = bio ? PEM_X509_INFO_read_bio(bio.get(), nullptr, nullptr, nullptr) : nullptr;
+    if (!infos) return false;
+    X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+    int added = 0;
+    bool ok = true;
+    for (int i = 0; i < sk_X509_INFO_num(infos); ++i) {
+        X509_INFO *info = sk_X509_INFO_value(infos, i);
+        if (info->x509) ok = ok && X509_STORE_add_cert(store, info->x509) == 1 && ++added;
+    }
+    sk_X509_INFO_pop_free(infos, X509_INFO_free);
+    return ok && added > 0;
+}
+
+// The first certificate of a PEM text as the client certificate, the rest as
+// its chain (what SSL_CTX_use_certificate_chain_file does with a path).
+bool use_certificate_chain(SSL_CTX *ctx, const std::string &pem) {
+    Bio bio = memory_bio(pem);
+    if (!bio) return false;
+    X509 *leaf = PEM_read_bio_X509_AUX(bio.get(), nullptr, nullptr, nullptr);
+    if (!leaf) return false;
+    const bool used = SSL_CTX_use_certificate(ctx, leaf) == 1;
+    X509_free(leaf);
+    if (!used || SSL_CTX_clear_chain_certs(ctx) != 1) return false;
+    while (X509 *next = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
+        if (SSL_CTX_add0_chain_cert(ctx, next) != 1) {
+            X509_free(next);
+            return false;
+        }
+    }
+    // The loop ends on "no start line" at the end of the text: not an error.
+    const unsigned long last = ERR_peek_last_error();
+    if (ERR_GET_LIB(last) == ERR_LIB_PEM && ERR_GET_REASON(last) == PEM_R_NO_START_LINE) ERR_clear_error();
+    return ERR_peek_error() == 0;
+}
+
+bool use_private_key(SSL_CTX *ctx, const std::string &pem) {
+    Bio bio = memory_bio(pem);
+    EVP_PKEY *key = bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr) : nullptr;
+    if (!key) return false;
+    const bool used = SSL_CTX_use_PrivateKey(ctx, key) == 1;
+    EVP_PKEY_free(key);
+    return used;
 }
 
 bool is_ip_address(const std::string &host) {
@@ -58,13 +117,28 @@ TlsContext::TlsContext(const TlsOptions &options, const std::string &endpoint_ho
         ctx_ = nullptr;
         throw ConfigError(key, message);
     };
-    if (options.ca_file.empty() ? SSL_CTX_set_default_verify_paths(ctx_) != 1
-                                : SSL_CTX_load_verify_locations(ctx_, options.ca_file.c_str(), nullptr) != 1)
-        fail("tls.ca_file", options.ca_file.empty() ? "cannot load the system's CA store" : "cannot load " + options.ca_file);
+    // The configured files are read through the checked-file helper (a FIFO,
+    // a device or a huge file is refused, naming it) and handed to OpenSSL
+    // as memory, so OpenSSL never opens a path itself.
+    auto read_pem = [this](const char *key, const std::string &path, const FileLimits &limits) {
+        std::string error;
+        auto text = read_checked_file(path, limits, error);
+        if (!text) {
+            SSL_CTX_free(ctx_);
+            ctx_ = nullptr;
+            throw ConfigError(key, "cannot load " + error);  // "cannot load /x/ca.pem: is a FIFO, not a regular file"
+        }
+        return std::move(*text);
+    };
+    if (options.ca_file.empty()) {
+        if (SSL_CTX_set_default_verify_paths(ctx_) != 1) fail("tls.ca_file", "cannot load the system's CA store");
+    } else if (!load_ca_certificates(ctx_, read_pem("tls.ca_file", options.ca_file, {max_ca_file_bytes, "a CA file"}))) {
+        fail("tls.ca_file", "cannot load " + options.ca_file);
+    }
     if (!options.cert_file.empty()) {
-        if (SSL_CTX_use_certificate_chain_file(ctx_, options.cert_file.c_str()) != 1)
+        if (!use_certificate_chain(ctx_, read_pem("tls.cert_file", options.cert_file, {max_pem_file_bytes, "a TLS certificate"})))
             fail("tls.cert_file", "cannot load " + options.cert_file);
-        if (SSL_CTX_use_PrivateKey_file(ctx_, options.key_file.c_str(), SSL_FILETYPE_PEM) != 1)
+        if (!use_private_key(ctx_, read_pem("tls.key_file", options.key_file, {max_pem_file_bytes, "a TLS private key"})))
             fail("tls.key_file", "cannot load " + options.key_file);
         if (SSL_CTX_check_private_key(ctx_) != 1)
             fail("tls.key_file", options.key_file + " does not match " + options.cert_file);

@@ -23,6 +23,12 @@ struct TlsOptions {
     bool insecure_skip_verify = false;
 };
 
+// The largest files accepted (larger ones are refused, naming the file):
+// a CA bundle (Debian's ca-certificates.crt is about 200 KiB), and a client
+// certificate chain or key.
+inline constexpr std::uint64_t max_ca_file_bytes = 4u << 20;
+inline constexpr std::uint64_t max_pem_file_bytes = 1u << 20;
+
 // Reads the `tls` table (all keys optional).
 TlsOptions tls_options(Config &config);
 
@@ -35,7 +41,8 @@ struct IoStep {
 };
 
 // Shared by every connection of one sink: CAs and client certificate, loaded
-// once at start-up; a file that cannot be used is a ConfigError naming its key.
+// once at start-up; a file that cannot be used (not a regular file, too
+// large, not PEM) is a ConfigError naming its key and path.
 class TlsContext {
 public:
     TlsContext(const TlsOptions &options, const std::string &endpoint_host);
