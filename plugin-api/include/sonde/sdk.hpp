@@ -501,7 +501,7 @@ inline void write_error(sonde_error *error, std::string_view message, std::strin
     auto copy = [](char *dst, std::size_t capacity, std::string_view src) {
         if (!dst || capacity == 0) return;
         std::size_t n = src.size() < capacity - 1 ? src.size() : capacity - 1;
-        std::memcpy(dst, src.data(), n);
+        if (n) std::memcpy(dst, src.data(), n);  // an empty view's data() may be null
         dst[n] = '\0';
     };
     copy(error->message, error->message_capacity, message);
