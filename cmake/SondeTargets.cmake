@@ -45,8 +45,11 @@ function(sonde_add_test name)
   # Exit code 77: skipped (tests/support/bpf_available.hpp), never "passed".
   set_tests_properties(${name} PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT 300 SKIP_RETURN_CODE 77)
   if(SONDE_SANITIZE)
-    # Reports of this test and of every process it starts (the agent) go to
-    # files named after the test; scripts/test-sanitized.sh fails on any.
+    # ASan and LSan reports of this test and of every process it starts (the
+    # agent) go to files named after the test; scripts/test-sanitized.sh
+    # fails on any. g++'s UBSan runtime ignores log_path next to ASan: its
+    # reports halt the process and go to stderr, where the test's output or
+    # the agent harness (tests/support/agent_process.hpp) catches them.
     # Sanitized code runs two to three times slower: a longer timeout.
     set_tests_properties(${name} PROPERTIES TIMEOUT 900 ENVIRONMENT_MODIFICATION
       "ASAN_OPTIONS=string_append::log_path=${SONDE_SANITIZER_REPORT_DIR}/${name}.asan;UBSAN_OPTIONS=string_append::log_path=${SONDE_SANITIZER_REPORT_DIR}/${name}.ubsan")

@@ -15,9 +15,12 @@ build_dir=${SONDE_ASAN_BUILD_DIR:-build-asan}
   cmake -S . -B "$build_dir" -G Ninja -DSONDE_SANITIZE=ON -DSONDE_BUILD_BENCH=OFF >/dev/null
 cmake --build "$build_dir" --parallel "$(nproc)"
 
-# Every test writes its reports to $reports/<test>.{asan,ubsan}.<pid>
+# Every test writes its ASan/LSan reports to $reports/<test>.asan.<pid>
 # (sonde_add_test appends log_path): a report of a child process is a file
-# here even when the test itself never looked at the child's stderr.
+# here even when the test itself never looked at the child's stderr. UBSan
+# reports halt the process and go to its stderr (g++'s runtime ignores
+# log_path next to ASan): a test's own fail it, an agent's fail the test
+# through tests/support/agent_process.hpp.
 reports=$build_dir/sanitizer-reports
 rm -rf "$reports"
 mkdir -p "$reports"
