@@ -1,227 +1,310 @@
 #include "http_server.hpp"
 
-#include <boost/asio/buffer.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/string_body.hpp>
-
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
-#include <optional>
+#include <vector>
 
 namespace sonde::prometheus {
 
-namespace http = boost::beast::http;
-
 namespace {
 
-constexpr std::size_t max_request_bytes = 16 * 1024;
+constexpr std::int64_t report_every_ns = 10'000'000'000;  // at most one log line per 10 s
+constexpr int accepts_per_wakeup = 64;
 
-const char *reason(int status) {
-    switch (status) {
-        case 200: return "OK";
-        case 400: return "Bad Request";
-        case 404: return "Not Found";
-        case 405: return "Method Not Allowed";
-        case 503: return "Service Unavailable";
-        default: return "Error";
-    }
+std::int64_t steady_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+        .count();
 }
 
-// "127.0.0.1:9464" or "[::1]:9464" -> socket address.
-bool parse_listen(const std::string &listen, sockaddr_storage &addr, socklen_t &length) {
-    std::size_t colon = listen.rfind(':');
-    if (colon == std::string::npos) return false;
-    std::string host = listen.substr(0, colon), port_text = listen.substr(colon + 1);
-    char *end = nullptr;
-    long port = std::strtol(port_text.c_str(), &end, 10);
-    if (port_text.empty() || *end || port < 0 || port > 65535) return false;
-    addr = {};
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
-        auto *a6 = reinterpret_cast<sockaddr_in6 *>(&addr);
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons(static_cast<std::uint16_t>(port));
-        length = sizeof *a6;
-        return inet_pton(AF_INET6, host.substr(1, host.size() - 2).c_str(), &a6->sin6_addr) == 1;
+std::string peer_text(const sockaddr_storage &address) {
+    char host[INET6_ADDRSTRLEN] = "?";
+    if (address.ss_family == AF_INET6) {
+        const auto &a6 = reinterpret_cast<const sockaddr_in6 &>(address);
+        inet_ntop(AF_INET6, &a6.sin6_addr, host, sizeof host);
+        return "[" + std::string(host) + "]:" + std::to_string(ntohs(a6.sin6_port));
     }
-    auto *a4 = reinterpret_cast<sockaddr_in *>(&addr);
-    a4->sin_family = AF_INET;
-    a4->sin_port = htons(static_cast<std::uint16_t>(port));
-    length = sizeof *a4;
-    return inet_pton(AF_INET, host.c_str(), &a4->sin_addr) == 1;
+    const auto &a4 = reinterpret_cast<const sockaddr_in &>(address);
+    inet_ntop(AF_INET, &a4.sin_addr, host, sizeof host);
+    return std::string(host) + ":" + std::to_string(ntohs(a4.sin_port));
 }
+
+// Best effort, never blocks: the socket is about to be closed anyway.
+void send_last_words(int fd, std::string_view text) { (void)!::send(fd, text.data(), text.size(), MSG_NOSIGNAL | MSG_DONTWAIT); }
 
 }  // namespace
 
 struct HttpServer::Connection {
-    int fd = -1;
-    std::uint64_t watch = 0;
-    std::string in;
-    std::optional<http::request_parser<http::string_body>> parser;
-    std::string out;
-    std::size_t written = 0;
-    bool keep_alive = true;
+    Connection(int fd, std::string peer, const HttpLimits &limits) : fd(fd), peer(std::move(peer)), http(limits) {}
 
-    void reset_parser() {
-        parser.emplace();
-        parser->body_limit(max_request_bytes);
-        parser->header_limit(max_request_bytes);
+    // What the connection waits for, and since when (steady clock): the
+    // timeout that applies follows from it.
+    enum class Phase { idle, receiving, writing };
+    void update_phase(std::int64_t now) {
+        Phase next = !http.unwritten().empty() ? Phase::writing : http.mid_request() ? Phase::receiving : Phase::idle;
+        if (next != phase) {
+            phase = next;
+            phase_since = now;
+        }
     }
+
+    int fd;
+    std::string peer;
+    HttpConnection http;
+    std::uint64_t watch = 0;  // 0: none armed
+    Phase phase = Phase::idle;
+    std::int64_t phase_since = steady_ns();
 };
 
-HttpServer::HttpServer(Context &ctx, const std::string &listen, std::size_t max_connections, Handler handler)
-    : ctx_(ctx), max_connections_(max_connections), handler_(std::move(handler)) {
-    sockaddr_storage addr{};
-    socklen_t length = 0;
-    if (!parse_listen(listen, addr, length))
-        throw ConfigError("listen", "expected \"host:port\" with a numeric IPv4 or [IPv6] host, got \"" + listen + "\"");
-    listen_fd_ = ::socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+HttpServer::HttpServer(Context &ctx, const ListenAddress &listen, const HttpServerOptions &options, HttpHandler handler)
+    : ctx_(ctx), options_(options), handler_(std::move(handler)) {
+    listen_fd_ = ::socket(listen.address.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (listen_fd_ < 0) throw Unavailable(std::string("socket: ") + std::strerror(errno));
     int one = 1;
     setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(listen_fd_, reinterpret_cast<sockaddr *>(&addr), length) != 0 || ::listen(listen_fd_, 64) != 0) {
+    if (::bind(listen_fd_, reinterpret_cast<const sockaddr *>(&listen.address), listen.length) != 0 ||
+        ::listen(listen_fd_, 128) != 0) {
         int err = errno;
         ::close(listen_fd_);
-        listen_fd_ = -1;
-        throw Unavailable("cannot listen on " + listen + ": " + std::strerror(err));
+        throw Unavailable("cannot listen on " + listen.numeric + ": " + std::strerror(err));
     }
     sockaddr_storage bound{};
     socklen_t bound_length = sizeof bound;
     getsockname(listen_fd_, reinterpret_cast<sockaddr *>(&bound), &bound_length);
     port_ = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6 *>(&bound)->sin6_port
                                               : reinterpret_cast<sockaddr_in *>(&bound)->sin_port);
-    arm_accept();
+    std::uint64_t shortest = std::min({options_.idle_timeout_ns, options_.request_timeout_ns, options_.write_timeout_ns});
+    std::uint64_t sweep_ns = std::clamp<std::uint64_t>(shortest / 4, 10'000'000, 1'000'000'000);
+    try {
+        arm_accept();
+        sweep_timer_ = ctx_.every(sweep_ns, [this] { sweep(); });
+    } catch (...) {
+        if (accept_watch_) ctx_.cancel_once(accept_watch_);
+        ::close(listen_fd_);
+        throw;
+    }
 }
 
 HttpServer::~HttpServer() {
     while (!connections_.empty()) close(connections_.begin()->first);
-    if (listen_fd_ >= 0) {
-        ctx_.cancel_once(accept_watch_);
-        ::close(listen_fd_);
-    }
+    ctx_.cancel(sweep_timer_);
+    if (accept_watch_) ctx_.cancel_once(accept_watch_);
+    ::close(listen_fd_);
 }
 
 void HttpServer::arm_accept() {
-    accept_watch_ = ctx_.when_ready_once(listen_fd_, SONDE_FD_READABLE, [this](std::uint32_t) { accept_ready(); });
+    accept_watch_ = ctx_.when_ready_once(listen_fd_, SONDE_FD_READABLE, [this](std::uint32_t) {
+        accept_watch_ = 0;
+        accept_ready();
+    });
 }
 
 void HttpServer::accept_ready() {
-    for (;;) {
-        int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) break;  // EAGAIN: all accepted; other errors: the next readiness retries
-        if (connections_.size() >= max_connections_) {
-            static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-            (void)!::write(fd, busy, sizeof busy - 1);
-            ::close(fd);
+    for (int i = 0; i < accepts_per_wakeup; ++i) {
+        sockaddr_storage peer{};
+        socklen_t length = sizeof peer;
+        int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr *>(&peer), &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            admit(fd, peer_text(peer));
             continue;
         }
-        auto c = std::make_shared<Connection>();
-        c->fd = fd;
-        c->reset_parser();
-        connections_[fd] = c;
-        c->watch = ctx_.when_ready_once(fd, SONDE_FD_READABLE, [this, c](std::uint32_t) { read_ready(c); });
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+        // Out of descriptors or memory: the pending connection stays in the
+        // backlog and the listening socket stays readable, so waiting on it
+        // again would spin. Pause accepting until the next sweep.
+        ++counters_.accept_errors;
+        report(Cut::refused, "-", std::string("accept failed: ") + std::strerror(errno) + "; accepting again in a moment");
+        accept_paused_ = true;
+        return;
     }
     arm_accept();
 }
 
-void HttpServer::read_ready(const std::shared_ptr<Connection> &c) {
-    char buffer[4096];
-    for (;;) {
-        ssize_t n = ::read(c->fd, buffer, sizeof buffer);
+void HttpServer::admit(int fd, const std::string &peer) {
+    if (connections_.size() >= options_.max_connections && !make_room()) {
+        send_last_words(fd, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        ::close(fd);
+        ++counters_.refused;
+        report(Cut::refused, peer, "refused: " + std::to_string(connections_.size()) +
+                                       " connections (max_connections), all busy with answers");
+        return;
+    }
+    ++counters_.accepted;
+    auto c = std::make_shared<Connection>(fd, peer, options_.limits);
+    connections_[fd] = c;
+    service(c);  // a client usually sends its request with the connection: answer it now
+}
+
+// At the cap: closes the longest-idle connection, else the one that has
+// waited longest for the rest of a request. Connections busy with an answer
+// are left alone (write_timeout bounds them).
+bool HttpServer::make_room() {
+    std::shared_ptr<Connection> victim;
+    for (const auto &[fd, c] : connections_) {
+        if (c->phase == Connection::Phase::writing) continue;
+        if (!victim || (c->phase == Connection::Phase::idle && victim->phase != Connection::Phase::idle) ||
+            (c->phase == victim->phase && c->phase_since < victim->phase_since))
+            victim = c;
+    }
+    if (!victim) return false;
+    cut(victim, Cut::evicted,
+        std::string("closed to admit a new connection at max_connections (") +
+            (victim->phase == Connection::Phase::idle ? "idle" : "request incomplete") + " for " +
+            std::to_string((steady_ns() - victim->phase_since) / 1'000'000) + " ms)");
+    return true;
+}
+
+void HttpServer::service(const std::shared_ptr<Connection> &c) {
+    c->watch = 0;
+    bool had_rejection = !c->http.rejection().empty();
+    std::size_t answered = 0;
+    try {
+        if (!flush(*c) || !read_available(*c)) return close(c->fd);  // the peer is gone
+        answered = c->http.answer(answers_per_wakeup, handler_);
+        if (!flush(*c)) return close(c->fd);
+    } catch (const std::exception &e) {  // out of memory: this connection only
+        return cut(c, Cut::rejected, std::string("internal error: ") + e.what());
+    }
+    if (!had_rejection && !c->http.rejection().empty()) {
+        ++counters_.rejected;
+        report(Cut::rejected, c->peer, c->http.rejection());
+    }
+    if (c->http.finished()) return close(c->fd);
+    c->update_phase(steady_ns());
+    arm(c, answered == answers_per_wakeup);
+}
+
+bool HttpServer::read_available(Connection &c) {
+    char buffer[16384];
+    for (std::size_t room; (room = c.http.input_room()) > 0;) {
+        ssize_t n = ::recv(c.fd, buffer, std::min(room, sizeof buffer), 0);
         if (n > 0) {
-            c->in.append(buffer, static_cast<std::size_t>(n));
-            if (c->in.size() > max_request_bytes) break;
+            c.http.receive(std::string_view(buffer, static_cast<std::size_t>(n)));
+            continue;
+        }
+        if (n == 0) {
+            c.http.end_of_input();
+            return true;
+        }
+        if (errno == EINTR) continue;
+        return errno == EAGAIN || errno == EWOULDBLOCK;
+    }
+    return true;
+}
+
+bool HttpServer::flush(Connection &c) {
+    for (std::string_view out; !(out = c.http.unwritten()).empty();) {
+        ssize_t n = ::send(c.fd, out.data(), out.size(), MSG_NOSIGNAL);
+        if (n > 0) {
+            c.http.mark_written(static_cast<std::size_t>(n));
             continue;
         }
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-        close(c->fd);  // closed by the peer, or an error
-        return;
+        return n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
     }
-    boost::beast::error_code ec;
-    // put() takes one piece at a time (header, then body).
-    while (!c->in.empty() && !c->parser->is_done()) {
-        std::size_t used = c->parser->put(boost::asio::buffer(c->in), ec);
-        c->in.erase(0, used);
-        if (ec || used == 0) break;
-    }
-    if (!ec && !c->parser->is_done()) ec = http::error::need_more;
-    if (ec == http::error::need_more && c->in.size() <= max_request_bytes) {
-        c->watch = ctx_.when_ready_once(c->fd, SONDE_FD_READABLE, [this, c](std::uint32_t) { read_ready(c); });
-        return;
-    }
-    HttpRequest request;
-    if (ec || !c->parser->is_done()) {
-        c->keep_alive = false;
-        request.method = "";  // answered with 400
-    } else {
-        const auto &m = c->parser->get();
-        request.method = std::string(m.method_string());
-        request.target = std::string(m.target());
-        request.accept = std::string(m[http::field::accept]);
-        request.accept_encoding = std::string(m[http::field::accept_encoding]);
-        c->keep_alive = m.keep_alive();
-    }
-    respond(c, request);
+    return true;
 }
 
-void HttpServer::respond(const std::shared_ptr<Connection> &c, const HttpRequest &request) {
-    HttpResponse response;
-    if (request.method.empty()) {
-        response.status = 400;
-        response.body = "malformed request\n";
-    } else {
-        handler_(request, response);
-    }
-    c->out = "HTTP/1.1 " + std::to_string(response.status) + " " + reason(response.status) + "\r\n";
-    c->out += "Content-Type: " + response.content_type + "\r\n";
-    if (!response.content_encoding.empty()) c->out += "Content-Encoding: " + response.content_encoding + "\r\n";
-    c->out += "Content-Length: " + std::to_string(response.body.size()) + "\r\n";
-    c->out += c->keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
-    c->out += response.body;
-    c->written = 0;
-    write_ready(c);
+// Waits for what the connection needs next. With answers still to give
+// (the per-wakeup budget ran out) it waits for writability, which is
+// immediate: the connection yields to the io loop and carries on.
+void HttpServer::arm(const std::shared_ptr<Connection> &c, bool more_to_answer) {
+    std::uint32_t events = 0;
+    if (!c->http.unwritten().empty() || more_to_answer) events |= SONDE_FD_WRITABLE;
+    if (c->http.input_room() > 0) events |= SONDE_FD_READABLE;
+    if (events == 0) return close(c->fd);  // nothing can make progress
+    c->watch = ctx_.when_ready_once(c->fd, events, [this, c](std::uint32_t) { service(c); });
 }
 
-void HttpServer::write_ready(const std::shared_ptr<Connection> &c) {
-    while (c->written < c->out.size()) {
-        ssize_t n = ::send(c->fd, c->out.data() + c->written, c->out.size() - c->written, MSG_NOSIGNAL);
-        if (n > 0) {
-            c->written += static_cast<std::size_t>(n);
-            continue;
+void HttpServer::sweep() {
+    const std::int64_t now = steady_ns();
+    std::vector<std::pair<std::shared_ptr<Connection>, Cut>> expired;
+    for (const auto &[fd, c] : connections_) {
+        std::int64_t waited = now - c->phase_since;
+        switch (c->phase) {
+            case Connection::Phase::idle:
+                if (waited > static_cast<std::int64_t>(options_.idle_timeout_ns)) expired.emplace_back(c, Cut::idle);
+                break;
+            case Connection::Phase::receiving:
+                if (waited > static_cast<std::int64_t>(options_.request_timeout_ns)) expired.emplace_back(c, Cut::request);
+                break;
+            case Connection::Phase::writing:
+                if (waited > static_cast<std::int64_t>(options_.write_timeout_ns)) expired.emplace_back(c, Cut::write);
+                break;
         }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            c->watch = ctx_.when_ready_once(c->fd, SONDE_FD_WRITABLE, [this, c](std::uint32_t) { write_ready(c); });
-            return;
-        }
-        close(c->fd);
-        return;
     }
-    if (!c->keep_alive) {
-        close(c->fd);
-        return;
+    for (auto &[c, why] : expired) {
+        if (why == Cut::request) send_last_words(c->fd, "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+        cut(c, why, why == Cut::idle      ? "idle past idle_timeout"
+                    : why == Cut::request ? "request not complete within request_timeout"
+                                          : "answer not taken within write_timeout");
     }
-    c->out.clear();
-    c->reset_parser();
-    if (!c->in.empty()) {  // a pipelined request is already here
-        read_ready(c);
-        return;
+    if (unreported_ > 0 && now - last_report_ns_ >= report_every_ns) {
+        ctx_.warn(std::to_string(unreported_) + " more connections cut or refused since the last report (" + totals() + ")");
+        last_report_ns_ = now;
+        unreported_ = 0;
     }
-    c->watch = ctx_.when_ready_once(c->fd, SONDE_FD_READABLE, [this, c](std::uint32_t) { read_ready(c); });
+    if (accept_paused_) {
+        accept_paused_ = false;
+        arm_accept();
+    }
+}
+
+void HttpServer::cut(const std::shared_ptr<Connection> &c, Cut why, const std::string &detail) {
+    switch (why) {
+        case Cut::evicted: ++counters_.evicted; break;
+        case Cut::idle: ++counters_.idle_timeouts; break;
+        case Cut::request: ++counters_.request_timeouts; break;
+        case Cut::write: ++counters_.write_timeouts; break;
+        case Cut::rejected: ++counters_.rejected; break;
+        case Cut::refused: ++counters_.refused; break;
+    }
+    std::string peer = c->peer;
+    close(c->fd);
+    report(why, peer, detail);
 }
 
 void HttpServer::close(int fd) {
     auto it = connections_.find(fd);
     if (it == connections_.end()) return;
-    ctx_.cancel_once(it->second->watch);
+    if (it->second->watch) ctx_.cancel_once(it->second->watch);
     ::close(fd);
     connections_.erase(it);
+}
+
+// One log line per report_every_ns at most; the cuts in between are summed
+// into the next line. Closing an idle keep-alive connection is routine:
+// counted, logged at debug level only.
+void HttpServer::report(Cut why, const std::string &peer, const std::string &detail) {
+    if (why == Cut::idle) {
+        ctx_.log(SONDE_LOG_DEBUG, "connection from " + peer + " " + detail);
+        return;
+    }
+    const std::int64_t now = steady_ns();
+    if (last_report_ns_ != 0 && now - last_report_ns_ < report_every_ns) {
+        ++unreported_;
+        return;
+    }
+    std::string suppressed =
+        unreported_ ? "; " + std::to_string(unreported_) + " more since the last report" : std::string();
+    ctx_.warn("connection from " + peer + ": " + detail + suppressed + " (" + totals() + ")");
+    last_report_ns_ = now;
+    unreported_ = 0;
+}
+
+std::string HttpServer::totals() const {
+    const HttpServerCounters &t = counters_;
+    return "totals: refused " + std::to_string(t.refused) + ", evicted " + std::to_string(t.evicted) +
+           ", idle timeouts " + std::to_string(t.idle_timeouts) + ", request timeouts " +
+           std::to_string(t.request_timeouts) + ", write timeouts " + std::to_string(t.write_timeouts) +
+           ", rejected requests " + std::to_string(t.rejected) + ", accept errors " + std::to_string(t.accept_errors);
 }
 
 }  // namespace sonde::prometheus

@@ -1,61 +1,98 @@
-// A small HTTP/1.1 server for the exposition endpoint, driven entirely by
-// the host's one-shot fd watches (no thread, no io_context of its own):
-// non-blocking sockets, Beast's request parser, keep-alive, a cap on
-// connections and on request size.
+// The exposition endpoint's HTTP/1.1 server, driven entirely by the host's
+// one-shot fd watches and one periodic timer (no thread, no io_context of
+// its own). HttpConnection does the protocol; this file moves bytes between
+// it and non-blocking sockets and defends the endpoint against its clients:
+//
+// - each readiness callback answers at most answers_per_wakeup requests and
+//   then yields to the io loop (a pipelining client cannot hog it or, as
+//   before, recurse until the stack overflows);
+// - timeouts: a connection idle between requests for idle_timeout, one whose
+//   request has not arrived whole within request_timeout of its first byte,
+//   and one that has not taken an answer within write_timeout are closed;
+// - at max_connections, a new connection closes the longest-idle one (else
+//   the slowest partial request); it is refused with 503 only when every
+//   connection is busy with an answer. Idle clients cannot starve scrapers.
+// Connections cut or refused are counted and logged, rate-limited, with the
+// peer address.
 #pragma once
+
+#include "http_connection.hpp"
+#include "listen_address.hpp"
 
 #include <sonde/sdk.hpp>
 
-#include <functional>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
 
 namespace sonde::prometheus {
 
-struct HttpRequest {
-    std::string method;
-    std::string target;
-    std::string accept;
-    std::string accept_encoding;
+struct HttpServerOptions {
+    std::size_t max_connections = 64;
+    std::uint64_t idle_timeout_ns = 120'000'000'000;
+    std::uint64_t request_timeout_ns = 10'000'000'000;
+    std::uint64_t write_timeout_ns = 10'000'000'000;
+    HttpLimits limits;
 };
 
-struct HttpResponse {
-    int status = 200;
-    std::string content_type = "text/plain; charset=utf-8";
-    std::string content_encoding;  // "gzip" or ""
-    std::string body;
+// Totals since start; each connection closed by the server, not by its
+// client, counts once, under the first reason that applied.
+struct HttpServerCounters {
+    std::uint64_t accepted = 0;
+    std::uint64_t refused = 0;           // at the cap with every connection busy: 503
+    std::uint64_t evicted = 0;           // closed at the cap to admit a new one
+    std::uint64_t idle_timeouts = 0;     // no request for idle_timeout
+    std::uint64_t request_timeouts = 0;  // a request not whole within request_timeout
+    std::uint64_t write_timeouts = 0;    // an answer not taken within write_timeout
+    std::uint64_t rejected = 0;          // malformed or oversized requests (4xx/5xx, then closed)
+    std::uint64_t accept_errors = 0;     // accept() failed, e.g. out of file descriptors
 };
 
 class HttpServer {
 public:
-    using Handler = std::function<void(const HttpRequest &, HttpResponse &)>;
-
-    // Binds "host:port" (IPv4 or [IPv6]) and starts accepting; throws
-    // ConfigError for a malformed address, Unavailable when it cannot bind.
-    HttpServer(Context &ctx, const std::string &listen, std::size_t max_connections, Handler handler);
+    // Binds the address and starts accepting; throws Unavailable when it
+    // cannot (port in use, address not on this host).
+    HttpServer(Context &ctx, const ListenAddress &listen, const HttpServerOptions &options, HttpHandler handler);
     ~HttpServer();
     HttpServer(const HttpServer &) = delete;
     HttpServer &operator=(const HttpServer &) = delete;
 
     std::uint16_t port() const { return port_; }
+    const HttpServerCounters &counters() const { return counters_; }
+
+    static constexpr std::size_t answers_per_wakeup = 32;
 
 private:
     struct Connection;
-    void accept_ready();
+    enum class Cut { refused, evicted, idle, request, write, rejected };
+
     void arm_accept();
-    void read_ready(const std::shared_ptr<Connection> &c);
-    void write_ready(const std::shared_ptr<Connection> &c);
-    void respond(const std::shared_ptr<Connection> &c, const HttpRequest &request);
+    void accept_ready();
+    void admit(int fd, const std::string &peer);
+    bool make_room();
+    void service(const std::shared_ptr<Connection> &c);
+    bool read_available(Connection &c);
+    bool flush(Connection &c);
+    void arm(const std::shared_ptr<Connection> &c, bool more_to_answer);
+    void sweep();
+    void cut(const std::shared_ptr<Connection> &c, Cut why, const std::string &detail);
     void close(int fd);
+    void report(Cut why, const std::string &peer, const std::string &detail);
+    std::string totals() const;
 
     Context &ctx_;
-    std::size_t max_connections_;
-    Handler handler_;
+    HttpServerOptions options_;
+    HttpHandler handler_;
     int listen_fd_ = -1;
     std::uint16_t port_ = 0;
     std::uint64_t accept_watch_ = 0;
+    bool accept_paused_ = false;  // out of descriptors: retried at the next sweep
+    std::uint64_t sweep_timer_ = 0;
     std::map<int, std::shared_ptr<Connection>> connections_;
+    HttpServerCounters counters_;
+    std::int64_t last_report_ns_ = 0;
+    std::uint64_t unreported_ = 0;  // cuts since the last log line
 };
 
 }  // namespace sonde::prometheus

@@ -4,10 +4,10 @@
 // the stored snapshot; it never collects. See README.md.
 #include "exposition.hpp"
 #include "http_server.hpp"
+#include "listen_address.hpp"
 
 #include <sonde/gzip.hpp>
 #include <sonde/sdk.hpp>
-
 
 #include <memory>
 
@@ -19,21 +19,29 @@ constexpr const char *openmetrics_type = "application/openmetrics-text; version=
 
 class PrometheusSink final : public SinkPlugin {
 public:
+    // Every option is validated here, so that `sonde check-config` (which
+    // creates instances without starting them) refuses what start() would.
     explicit PrometheusSink(Context &ctx)
         : SinkPlugin(ctx),
-          listen_(ctx.config().get_string("listen", "127.0.0.1:9464")),
+          listen_(resolve_listen(ctx.config().get_string("listen", "127.0.0.1:9464"))),
           path_(ctx.config().get_string("path", "/metrics")),
-          expire_after_ns_(ctx.config().get_duration_ns("expire_after", 300'000'000'000)),
-          max_connections_(ctx.config().get_int("max_connections", 64)),
+          expire_after_ns_(ctx.config().get_duration_ns("expire_after", 300'000'000'000, 1'000'000, max_duration_ns)),
           store_(ctx.config().get_bool("count_events", false)) {
         if (path_.empty() || path_[0] != '/') throw ConfigError("path", "must start with '/'");
-        if (max_connections_ < 1) throw ConfigError("max_connections", "must be at least 1");
+        for (char ch : path_)
+            if (ch <= ' ' || ch == 0x7f || ch == '?' || ch == '#' || static_cast<unsigned char>(ch) >= 0x80)
+                throw ConfigError("path", "\"" + path_ + "\": only printable ASCII without spaces, '?' or '#'");
+        server_options_.max_connections =
+            static_cast<std::size_t>(ctx.config().get_int("max_connections", 64, 1, max_connections_limit));
+        server_options_.idle_timeout_ns = ctx.config().get_duration_ns("idle_timeout", 120'000'000'000, 10'000'000, 86'400'000'000'000);
+        server_options_.request_timeout_ns = ctx.config().get_duration_ns("request_timeout", 10'000'000'000, 10'000'000, 3'600'000'000'000);
+        server_options_.write_timeout_ns = ctx.config().get_duration_ns("write_timeout", 10'000'000'000, 10'000'000, 3'600'000'000'000);
     }
 
     void start() override {
-        server_ = std::make_unique<HttpServer>(ctx_, listen_, static_cast<std::size_t>(max_connections_),
+        server_ = std::make_unique<HttpServer>(ctx_, listen_, server_options_,
                                                [this](const HttpRequest &r, HttpResponse &out) { serve(r, out); });
-        ctx_.info("serving " + path_ + " on " + listen_ + " (port " + std::to_string(server_->port()) + ")");
+        ctx_.info("serving " + path_ + " on " + listen_.numeric + " (port " + std::to_string(server_->port()) + ")");
     }
 
     void stop() override { server_.reset(); }
@@ -56,7 +64,8 @@ private:
         }
         if (request.method != "GET" && request.method != "HEAD") {
             response.status = 405;
-            response.body = "only GET\n";
+            response.allow = "GET, HEAD";
+            response.body = "only GET and HEAD\n";
             return;
         }
         store_.expire(now_ns() - static_cast<std::int64_t>(expire_after_ns_));
@@ -66,7 +75,7 @@ private:
         zipped = zipped && !r.gzipped.empty();  // compression failed: send it plain
         response.content_type = openmetrics ? openmetrics_type : text_type;
         if (zipped) response.content_encoding = "gzip";
-        if (request.method != "HEAD") response.body = zipped ? r.gzipped : r.plain;
+        response.body = zipped ? r.gzipped : r.plain;  // for HEAD only its length is sent
     }
 
     // The exposition in one format, rendered (and compressed) again only
@@ -89,9 +98,13 @@ private:
         return r;
     }
 
-    std::string listen_, path_;
+    // Each connection holds a descriptor and up to about 100 KiB of buffers.
+    static constexpr std::int64_t max_connections_limit = 10'000;
+
+    ListenAddress listen_;
+    std::string path_;
     std::uint64_t expire_after_ns_;
-    std::int64_t max_connections_;
+    HttpServerOptions server_options_;
     MetricStore store_;
     Rendering text_, openmetrics_;
     std::unique_ptr<HttpServer> server_;

@@ -1,0 +1,55 @@
+// libFuzzer target: arbitrary bytes from a client into HttpConnection, cut
+// into pieces at places the input chooses, answered, written and read back
+// the way the server does. Checks that nothing crashes, every answer is a
+// well-formed status line, and every buffer stays within its bound.
+#include "http_connection.hpp"
+
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+using namespace sonde::prometheus;
+
+namespace {
+
+void require(bool ok) {
+    if (!ok) std::abort();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {
+    // Small limits, so that the fuzzer reaches them with short inputs.
+    HttpLimits limits;
+    limits.max_header_bytes = 512;
+    limits.max_body_bytes = 256;
+    limits.max_input_bytes = 1024;
+    limits.output_high_water = 2048;
+    const HttpHandler handler = [](const HttpRequest &request, HttpResponse &response) {
+        if (request.target == "/big") response.body.assign(4096, 'x');
+        else response.body = request.method + request.target;
+    };
+    HttpConnection connection(limits);
+    std::string_view input(reinterpret_cast<const char *>(data), size);
+    // The first byte of each piece says how long it is, how many answers the
+    // server gives before yielding, and how much of the output the client reads.
+    while (!input.empty() && !connection.finished()) {
+        const auto control = static_cast<std::uint8_t>(input.front());
+        input.remove_prefix(1);
+        std::size_t length = std::min<std::size_t>(input.size(), (control & 0x3f) * 8 + 1);
+        std::size_t room = connection.input_room();
+        std::size_t take = std::min(length, room);
+        connection.receive(input.substr(0, take));
+        input.remove_prefix(length);  // what did not fit is lost, as if never read
+        if (control == 0xff) connection.end_of_input();
+        std::size_t budget = (control >> 6) + 1;
+        require(connection.answer(budget, handler) <= budget);
+        std::string_view out = connection.unwritten();
+        require(out.empty() || out.substr(0, 9) == "HTTP/1.1 ");
+        require(out.size() <= limits.output_high_water + 4096 * (budget + 1) + 1024);
+        connection.mark_written(control & 0x20 ? out.size() : out.size() / 2);
+    }
+    connection.feed({}, handler);
+    return 0;
+}

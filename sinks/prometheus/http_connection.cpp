@@ -1,0 +1,186 @@
+#include "http_connection.hpp"
+
+#include <boost/asio/buffer.hpp>
+#include <boost/beast/core/string.hpp>
+
+#include <algorithm>
+
+namespace sonde::prometheus {
+
+namespace http = boost::beast::http;
+
+namespace {
+
+const char *reason(int status) {
+    switch (status) {
+        case 200: return "OK";
+        case 400: return "Bad Request";
+        case 404: return "Not Found";
+        case 405: return "Method Not Allowed";
+        case 413: return "Content Too Large";
+        case 431: return "Request Header Fields Too Large";
+        case 500: return "Internal Server Error";
+        case 503: return "Service Unavailable";
+        case 505: return "HTTP Version Not Supported";
+        default: return "Error";
+    }
+}
+
+}  // namespace
+
+HttpConnection::HttpConnection(const HttpLimits &limits) : limits_(limits) { reset_parser(); }
+
+void HttpConnection::reset_parser() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
+    parser_->body_limit(limits_.max_body_bytes);
+    parser_started_ = false;
+}
+
+std::size_t HttpConnection::input_room() const {
+    if (closing_ || input_ended_ || unwritten().size() > limits_.output_high_water) return 0;
+    std::size_t held = buffered().size();
+    return held < limits_.max_input_bytes ? limits_.max_input_bytes - held : 0;
+}
+
+void HttpConnection::receive(std::string_view bytes) {
+    if (consumed_ > 0) {
+        input_.erase(0, consumed_);
+        consumed_ = 0;
+    }
+    input_.append(bytes.substr(0, std::min(bytes.size(), input_room())));
+}
+
+void HttpConnection::end_of_input() { input_ended_ = true; }
+
+bool HttpConnection::mid_request() const { return !closing_ && (parser_started_ || !buffered().empty()); }
+
+void HttpConnection::mark_written(std::size_t bytes) {
+    written_ += std::min(bytes, output_.size() - written_);
+    if (written_ == output_.size()) {
+        output_.clear();
+        written_ = 0;
+    }
+}
+
+std::size_t HttpConnection::answer(std::size_t budget, const HttpHandler &handler) {
+    std::size_t answered = 0;
+    while (answered < budget && answer_one(handler) == Step::answered) ++answered;
+    return answered;
+}
+
+HttpConnection::Step HttpConnection::answer_one(const HttpHandler &handler) {
+    if (closing_ || unwritten().size() > limits_.output_high_water) return Step::stop;
+    while (!parser_->is_done()) {
+        std::string_view pending = buffered();
+        if (pending.empty()) {
+            if (input_ended_) closing_ = true;  // a partial request, or none, and nothing more comes
+            return Step::need_more;
+        }
+        boost::beast::error_code ec;
+        std::size_t used = parser_->put(boost::asio::buffer(pending.data(), pending.size()), ec);
+        consumed_ += used;
+        if (used > 0) parser_started_ = true;
+        if (ec == http::error::need_more || (!ec && used == 0)) {
+            if (input_ended_) closing_ = true;
+            return Step::need_more;
+        }
+        if (ec == http::error::header_limit) {
+            reject(431, "request header over " + std::to_string(limits_.max_header_bytes) + " bytes");
+            return Step::answered;
+        }
+        if (ec == http::error::body_limit) {
+            reject(413, "request body over " + std::to_string(limits_.max_body_bytes) + " bytes");
+            return Step::answered;
+        }
+        if (ec == http::error::bad_version) {
+            reject(505, "HTTP version not supported (only HTTP/1.0 and HTTP/1.1)");
+            return Step::answered;
+        }
+        if (ec) {
+            reject(400, "malformed request (" + ec.message() + ")");
+            return Step::answered;
+        }
+        // A client that waits for "100 Continue" before sending its body
+        // gets the final answer at once, and the connection closes, so the
+        // body it may still send is never mistaken for a request.
+        if (parser_->is_header_done() && !parser_->is_done() &&
+            boost::beast::iequals(parser_->get()[http::field::expect], "100-continue"))
+            break;
+    }
+    const auto &message = parser_->get();
+    if (message.version() != 10 && message.version() != 11) {
+        reject(505, "HTTP version not supported (only HTTP/1.0 and HTTP/1.1)");
+        return Step::answered;
+    }
+    HttpRequest request;
+    request.method = std::string(message.method_string());
+    request.target = std::string(message.target());
+    request.accept = std::string(message[http::field::accept]);
+    request.accept_encoding = std::string(message[http::field::accept_encoding]);
+    bool keep_alive = message.keep_alive() && parser_->is_done();
+    bool head = message.method() == http::verb::head;
+    HttpResponse response;
+    try {
+        handler(request, response);
+    } catch (...) {
+        response = HttpResponse{};
+        response.status = 500;
+        response.body = "internal error\n";
+        keep_alive = false;
+    }
+    respond(response, keep_alive, head);
+    if (!keep_alive) closing_ = true;
+    reset_parser();
+    return Step::answered;
+}
+
+void HttpConnection::reject(int status, const std::string &why) {
+    HttpResponse response;
+    response.status = status;
+    response.body = why + "\n";
+    respond(response, false, false);
+    closing_ = true;
+    rejection_ = why;
+}
+
+void HttpConnection::respond(const HttpResponse &response, bool keep_alive, bool head) {
+    if (written_ > 0 && written_ >= output_.size() / 2) {  // drop what is sent, amortized
+        output_.erase(0, written_);
+        written_ = 0;
+    }
+    output_ += "HTTP/1.1 ";
+    output_ += std::to_string(response.status);
+    output_ += ' ';
+    output_ += reason(response.status);
+    output_ += "\r\nContent-Type: ";
+    output_ += response.content_type;
+    if (!response.content_encoding.empty()) {
+        output_ += "\r\nContent-Encoding: ";
+        output_ += response.content_encoding;
+    }
+    if (!response.allow.empty()) {
+        output_ += "\r\nAllow: ";
+        output_ += response.allow;
+    }
+    output_ += "\r\nContent-Length: ";
+    output_ += std::to_string(response.body.size());
+    output_ += keep_alive ? "\r\nConnection: keep-alive\r\n\r\n" : "\r\nConnection: close\r\n\r\n";
+    if (!head) output_ += response.body;
+}
+
+std::string HttpConnection::feed(std::string_view bytes, const HttpHandler &handler) {
+    std::string out;
+    for (;;) {
+        std::size_t take = std::min(input_room(), bytes.size());
+        receive(bytes.substr(0, take));
+        bytes.remove_prefix(take);
+        std::size_t answered = answer(static_cast<std::size_t>(-1), handler);
+        std::string_view produced = unwritten();
+        out.append(produced);
+        mark_written(produced.size());
+        if (answered == 0 && (take == 0 || bytes.empty())) return out;
+    }
+}
+
+}  // namespace sonde::prometheus

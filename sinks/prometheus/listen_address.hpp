@@ -1,0 +1,26 @@
+// The `listen` option: "host:port" turned into a socket address while the
+// configuration is checked, so that `sonde check-config` refuses every
+// address `run` would refuse (only a busy port or a missing interface is
+// left for start()).
+#pragma once
+
+#include <sys/socket.h>
+
+#include <string>
+
+namespace sonde::prometheus {
+
+struct ListenAddress {
+    sockaddr_storage address{};
+    socklen_t length = 0;
+    std::string numeric;  // the resolved address as "127.0.0.1:9464" or "[::1]:9464"
+};
+
+// Accepts a numeric IPv4 host ("127.0.0.1:9464", "0.0.0.0:9464"), a
+// bracketed IPv6 host ("[::1]:9464") or a host name ("localhost:9464"),
+// which is resolved now and binds its first IPv4 address, else its first
+// IPv6 address (as node_exporter does). Port 0..65535, 0 = any free port.
+// Throws ConfigError with key "listen" naming what is wrong.
+ListenAddress resolve_listen(const std::string &listen);
+
+}  // namespace sonde::prometheus
