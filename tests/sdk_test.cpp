@@ -282,7 +282,7 @@ TEST_CASE("UTF-8: each maximal invalid subpart becomes one U+FFFD") {
     }
 }
 
-TEST_CASE("UTF-8: the first invalid byte is found wherever it falls in the eight-byte ASCII scan") {
+TEST_CASE("UTF-8: a non-ASCII byte is found wherever it falls in the eight-byte scans") {
     for (std::size_t length : {1u, 7u, 8u, 9u, 16u, 33u}) {
         for (std::size_t at = 0; at < length; ++at) {
             std::string s(length, 'x');
@@ -290,8 +290,11 @@ TEST_CASE("UTF-8: the first invalid byte is found wherever it falls in the eight
             CAPTURE(length);
             CAPTURE(at);
             CHECK(sonde::utf8::valid_prefix(s) == at);
+            CHECK_FALSE(sonde::utf8::is_ascii(s));
+            CHECK_FALSE(sonde::utf8::is_valid(s));
             s[at] = 'y';
             CHECK(sonde::utf8::valid_prefix(s) == length);
+            CHECK(sonde::utf8::is_ascii(s));
         }
     }
 }

@@ -2,6 +2,7 @@
 
 #include <sonde/utf8.hpp>
 
+#include <algorithm>
 #include <cstring>
 #include <string_view>
 
@@ -130,41 +131,46 @@ sonde_record_group Batch::group() const {
     return g;
 }
 
-std::size_t Batch::string_bytes(const sonde_value *values, std::size_t count, bool &needs_repair) {
+std::size_t Batch::string_bytes(const sonde_value *values, std::size_t count) {
     std::size_t bytes = 0;
-    for (std::size_t i = 0; i < count; ++i) {
-        if (values[i].type != SONDE_VALUE_STRING) continue;
-        const std::string_view s = view(values[i].as.s);
-        if (!needs_repair && utf8::is_valid(s)) {
-            bytes += s.size();
-        } else {
-            needs_repair = true;
-            bytes += utf8::repaired_size(s);
-        }
-    }
+    for (std::size_t i = 0; i < count; ++i)
+        if (values[i].type == SONDE_VALUE_STRING) bytes += values[i].as.s.size;
     return bytes;
 }
 
-// Appends values, re-pointing strings into strings_ (capacity reserved by
-// caller). With `repair`, invalid UTF-8 becomes U+FFFD; without it the
-// caller has checked that every string is valid, and bytes are copied as is.
-void Batch::copy_attributes(const sonde_value *values, std::size_t count, bool repair) {
+// Appends values, re-pointing strings into strings_ (capacity reserved by caller).
+void Batch::copy_attributes(const sonde_value *values, std::size_t count) {
     for (std::size_t i = 0; i < count; ++i) {
         sonde_value v = values[i];
         if (v.type == SONDE_VALUE_STRING) {
-            const std::size_t at = strings_.size();
-            if (repair) {
-                utf8::for_each_repaired(view(v.as.s), [&](std::string_view piece) {
-                    strings_.insert(strings_.end(), piece.begin(), piece.end());
-                });
-            } else {
-                strings_.insert(strings_.end(), v.as.s.data, v.as.s.data + v.as.s.size);
-            }
+            std::size_t at = strings_.size();
+            strings_.insert(strings_.end(), v.as.s.data, v.as.s.data + v.as.s.size);
             v.as.s.data = strings_.data() + at;
-            v.as.s.size = strings_.size() - at;
         }
         values_.push_back(v);
     }
+}
+
+void Batch::repair_strings() {
+    // The common case costs one scan of the batch's string bytes, eight at a time.
+    if (utf8::is_ascii(std::string_view(strings_.data(), strings_.size()))) return;
+    auto invalid = [](const sonde_value &v) { return v.type == SONDE_VALUE_STRING && !utf8::is_valid(view(v.as.s)); };
+    if (std::none_of(values_.begin(), values_.end(), invalid)) return;
+    std::size_t repaired_total = 0;
+    for (const sonde_value &v : values_)
+        if (v.type == SONDE_VALUE_STRING) repaired_total += utf8::repaired_size(view(v.as.s));
+    std::vector<char> repaired;
+    repaired.reserve(repaired_total);  // exact: pointers taken below stay valid
+    for (sonde_value &v : values_) {
+        if (v.type != SONDE_VALUE_STRING) continue;
+        const std::size_t at = repaired.size();
+        utf8::for_each_repaired(view(v.as.s), [&](std::string_view piece) {
+            repaired.insert(repaired.end(), piece.begin(), piece.end());
+        });
+        v.as.s.data = repaired.data() + at;
+        v.as.s.size = repaired.size() - at;
+    }
+    strings_.swap(repaired);  // swapping keeps each buffer where it is
 }
 
 sonde_status Batch::copy_metrics(std::shared_ptr<const DeclarationTable> table, const RecordDeclaration &declaration,
@@ -175,13 +181,12 @@ sonde_status Batch::copy_metrics(std::shared_ptr<const DeclarationTable> table, 
     if (count && points->struct_size < sizeof(sonde_metric_point)) return SONDE_ERR_ARGUMENT;
     // First pass: validate and size everything, so pointers taken below stay valid.
     std::size_t string_total = 0, bound_total = 0;
-    bool repair = false;
     for (std::size_t i = 0; i < count; ++i) {
         const sonde_metric_point &p = element(points, i);
         if (p.attribute_count != attributes || (attributes && !p.attributes)) return SONDE_ERR_ARGUMENT;
         for (std::uint32_t a = 0; a < attributes; ++a)
             if (!valid_value_type(p.attributes[a].type)) return SONDE_ERR_ARGUMENT;
-        string_total += string_bytes(p.attributes, attributes, repair);
+        string_total += string_bytes(p.attributes, attributes);
         if (histogram) {
             if (!p.histogram || p.histogram->struct_size < sizeof(sonde_histogram) ||
                 (p.histogram->bound_count && !p.histogram->upper_bounds) || !p.histogram->bucket_counts)
@@ -209,7 +214,7 @@ sonde_status Batch::copy_metrics(std::shared_ptr<const DeclarationTable> table, 
         copy.struct_size = sizeof copy;
         copy.attribute_count = attributes;
         copy.attributes = values_.data() + values_.size();
-        copy_attributes(p.attributes, attributes, repair);
+        copy_attributes(p.attributes, attributes);
         copy.time_ns = p.time_ns ? p.time_ns : now_ns;
         copy.start_time_ns = p.start_time_ns ? p.start_time_ns : start_ns;
         copy.value = p.value;
@@ -229,6 +234,7 @@ sonde_status Batch::copy_metrics(std::shared_ptr<const DeclarationTable> table, 
         }
         points_.push_back(copy);
     }
+    repair_strings();
     return SONDE_OK;
 }
 
@@ -237,13 +243,12 @@ sonde_status Batch::copy_events(std::shared_ptr<const DeclarationTable> table, c
     const std::uint32_t attributes = declaration.info.attribute_count;
     if (count && events->struct_size < sizeof(sonde_event)) return SONDE_ERR_ARGUMENT;
     std::size_t string_total = 0;
-    bool repair = false;
     for (std::size_t i = 0; i < count; ++i) {
         const sonde_event &e = element(events, i);
         if (e.attribute_count != attributes || (attributes && !e.attributes)) return SONDE_ERR_ARGUMENT;
         for (std::uint32_t a = 0; a < attributes; ++a)
             if (!valid_value_type(e.attributes[a].type)) return SONDE_ERR_ARGUMENT;
-        string_total += string_bytes(e.attributes, attributes, repair);
+        string_total += string_bytes(e.attributes, attributes);
     }
     clear();
     table_ = std::move(table);
@@ -257,10 +262,11 @@ sonde_status Batch::copy_events(std::shared_ptr<const DeclarationTable> table, c
         copy.struct_size = sizeof copy;
         copy.attribute_count = attributes;
         copy.attributes = values_.data() + values_.size();
-        copy_attributes(e.attributes, attributes, repair);
+        copy_attributes(e.attributes, attributes);
         copy.time_ns = e.time_ns ? e.time_ns : now_ns;
         events_.push_back(copy);
     }
+    repair_strings();
     return SONDE_OK;
 }
 

@@ -70,11 +70,11 @@ private:
     friend class BatchPool;
     friend class BatchRef;
     void clear();
-    // Strings are copied as valid UTF-8: string_bytes sizes them and sets
-    // needs_repair once one is not valid; copy_attributes then replaces each
-    // invalid sequence with U+FFFD (docs/json-schema.md).
-    void copy_attributes(const sonde_value *values, std::size_t count, bool repair);
-    static std::size_t string_bytes(const sonde_value *values, std::size_t count, bool &needs_repair);
+    void copy_attributes(const sonde_value *values, std::size_t count);
+    static std::size_t string_bytes(const sonde_value *values, std::size_t count);
+    // After a copy: makes every string value valid UTF-8, each invalid
+    // sequence replaced with U+FFFD (docs/json-schema.md, "Strings").
+    void repair_strings();
 
     std::atomic<std::uint32_t> references_{0};
     BatchPool *pool_ = nullptr;
