@@ -233,3 +233,24 @@ TEST_CASE("latency quantiles stay within 1% when samples are folded into buckets
     CHECK_FALSE(exact.approximate());
     CHECK(exact.quantile(0.5) == 50);
 }
+
+TEST_CASE("summary: crafted JSON fields are corrupt records at their line, never a crash (fuzz findings)") {
+    auto summary_errors = [](const std::string &text) {
+        std::ostringstream err;
+        trace::RecordSink sink{nullptr, [](const trace::RecordView &) {}};
+        trace::TraceReader reader("f", err, sink);
+        bool ok = reader.feed(text) && reader.finish();
+        return std::make_pair(ok, err.str());
+    };
+    // A year far out of range overflowed the nanosecond arithmetic (UBSan); now the time is just unknown.
+    CHECK(summary_errors(R"({"name":"x","time":"-30171870126-11-22T12:57:54.176703410Z"})" "\n").first);
+    CHECK(summary_errors(R"({"name":"x","time":"9999-11-22T12:57:54.176703410Z"})" "\n").first);
+    // Wrong types threw out of the reader and ended `sonde trace summary` with std::terminate.
+    for (const char *line : {R"({"name":"x","time":"t","histogram":1})", R"({"name":"x","time":"t","record":2})",
+                             R"({"name":"x","time":"t","histogram":{"bounds":[1],"counts":[-1,2]}})",
+                             R"({"name":"x","time":"t","histogram":{"bounds":[1],"counts":[1e300,2]}})"}) {
+        auto [ok, errors] = summary_errors(std::string(line) + "\n");
+        CHECK_FALSE(ok);
+        CHECK(errors.rfind("f:1: corrupt record (", 0) == 0);
+    }
+}

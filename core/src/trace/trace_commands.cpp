@@ -89,12 +89,14 @@ int trace_summary(const std::vector<std::string> &files, std::ostream &out, std:
         for (const auto &[key, series] : s.histogram_series)
             for (std::size_t i = 0; i < series.last_counts.size(); ++i) {
                 double bound = i < series.last_bounds.size() ? series.last_bounds[i] : INFINITY;
+                if (std::isnan(bound)) continue;  // a crafted file's: NaN keys break the map's order
                 std::uint64_t before =
                     series.points > 1 && i < series.first_counts.size() ? series.first_counts[i] : 0;
                 s.latency.add_bucket(bound, series.last_counts[i] - before);
             }
     char line[256];
-    const double span = total ? static_cast<double>(last - first) / 1e9 : 0;
+    // In double: a crafted file's times may lie further apart than int64 holds.
+    const double span = total ? (static_cast<double>(last) - static_cast<double>(first)) / 1e9 : 0;
     std::snprintf(line, sizeof line, "%llu records from %s to %s (%.3f s)\n", static_cast<unsigned long long>(total),
                   total ? trace::format_time(first).c_str() : "-", total ? trace::format_time(last).c_str() : "-", span);
     out << line;

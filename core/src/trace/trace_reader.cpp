@@ -9,24 +9,37 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <stdexcept>
 
 namespace sonde::core::trace {
 
 namespace {
 
-// "2026-11-21T23:10:16.637407839Z" -> unix nanoseconds.
+// "2026-11-21T23:10:16.637407839Z" -> unix nanoseconds; nullopt when it is
+// not such a time or lies outside what int64 nanoseconds hold (1677-2262).
 std::optional<std::int64_t> parse_time_ns(const std::string &t) {
     std::tm tm{};
     char fraction[16] = {};
-    if (std::sscanf(t.c_str(), "%d-%d-%dT%d:%d:%d.%15[0-9]Z", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-                    &tm.tm_min, &tm.tm_sec, fraction) < 6)
+    // Field widths keep sscanf's numbers in range (a crafted year overflowed).
+    if (std::sscanf(t.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%15[0-9]Z", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                    &tm.tm_hour, &tm.tm_min, &tm.tm_sec, fraction) < 6)
         return std::nullopt;
     tm.tm_year -= 1900;
     tm.tm_mon -= 1;
     const std::size_t digits = std::strlen(fraction);  // 9 as written; fewer are padded, more cut
     std::int64_t nanos = 0;
     for (std::size_t i = 0; i < 9; ++i) nanos = nanos * 10 + (i < digits ? fraction[i] - '0' : 0);
-    return static_cast<std::int64_t>(timegm(&tm)) * 1'000'000'000 + nanos;
+    std::int64_t ns = 0;
+    if (__builtin_mul_overflow(static_cast<std::int64_t>(timegm(&tm)), std::int64_t{1'000'000'000}, &ns) ||
+        __builtin_add_overflow(ns, nanos, &ns))
+        return std::nullopt;
+    return ns;
+}
+
+// A bucket count as written (a non-negative integer); anything else throws.
+std::uint64_t bucket_count(const nlohmann::json &count) {
+    if (count.is_number_unsigned()) return count.get<std::uint64_t>();
+    throw std::invalid_argument("a bucket count is not a non-negative integer");
 }
 
 RecordView view_of(const nlohmann::json &r) {
@@ -40,7 +53,8 @@ RecordView view_of(const nlohmann::json &r) {
         v.histogram = true;
         v.series = r.value("input", "") + a.dump();
         v.bounds = r["histogram"]["bounds"].get<std::vector<double>>();
-        v.counts = r["histogram"]["counts"].get<std::vector<std::uint64_t>>();
+        for (const auto &count : r["histogram"]["counts"].get_ref<const nlohmann::json::array_t &>())
+            v.counts.push_back(bucket_count(count));
     }
     return v;
 }
@@ -63,10 +77,13 @@ RecordView view_of(const sonde_record_info &info, const sonde_metric_point *poin
     const sonde_value *values = point ? point->attributes : event->attributes;
     const std::uint32_t n = std::min(point ? point->attribute_count : event->attribute_count, info.attribute_count);
     if (event)
-        for (std::uint32_t i = 0; i < n; ++i)
-            if (std::string_view(info.attribute_keys[i]) == "latency_ns" && values[i].type != SONDE_VALUE_STRING &&
-                values[i].type != SONDE_VALUE_BOOL)
-                v.latency_ns = json_of(values[i]).get<double>();
+        for (std::uint32_t i = 0; i < n; ++i) {
+            if (std::string_view(info.attribute_keys[i]) != "latency_ns") continue;
+            const sonde_value &value = values[i];
+            if (value.type == SONDE_VALUE_INT) v.latency_ns = static_cast<double>(value.as.i);
+            else if (value.type == SONDE_VALUE_UINT) v.latency_ns = static_cast<double>(value.as.u);
+            else if (value.type == SONDE_VALUE_DOUBLE && std::isfinite(value.as.d)) v.latency_ns = value.as.d;
+        }
     if (point && point->histogram) {
         nlohmann::json attributes = nlohmann::json::object();  // sorted keys, as in the JSON path
         for (std::uint32_t i = 0; i < n; ++i) attributes[info.attribute_keys[i]] = json_of(values[i]);
@@ -163,14 +180,23 @@ bool TraceReader::feed_json(std::string_view bytes) {
 bool TraceReader::json_line(std::string_view line) {
     ++line_;
     auto record = nlohmann::json::parse(line.substr(0, line.size() - 1), nullptr, false);
-    if (!is_record(record)) {
-        err_ << file_ << ":" << line_ << ": corrupt record at byte " << offset_ << "; " << records_
+    std::optional<RecordView> view;
+    std::string why;
+    if (is_record(record) && sink_.view) {
+        try {  // fields of the wrong type ("histogram": 1, "record": 2) make the record corrupt, not the reader crash
+            view = view_of(record);
+        } catch (const std::exception &e) {  // nlohmann::json::exception or a bad bucket count
+            why = " (" + std::string(e.what()) + ")";
+        }
+    }
+    if (!is_record(record) || (sink_.view && !view)) {
+        err_ << file_ << ":" << line_ << ": corrupt record" << why << " at byte " << offset_ << "; " << records_
              << " records read before it\n";
         damaged_ = true;
         return false;
     }
     if (sink_.line) sink_.line(line);
-    if (sink_.view) sink_.view(view_of(record));
+    if (sink_.view) sink_.view(*view);
     ++records_;
     offset_ += line.size();
     return true;
