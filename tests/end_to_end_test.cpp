@@ -29,7 +29,7 @@ TEST_CASE("sonde run: JSON lines of procfs and net on stdout; SIGTERM flushes an
     REQUIRE(p.wait() == 0);
     INFO(p.stderr_text);
     CHECK(p.stderr_text.find("shutdown summary: inputs.net emitted=") != std::string::npos);
-    CHECK(p.stderr_text.find("sinks.stdout delivered=") != std::string::npos);
+    CHECK(p.stderr_text.find("sinks.stdout routed=") != std::string::npos);
 
     std::vector<nlohmann::json> records = json_lines(p.stdout_text);
     REQUIRE(records.size() > 100);
@@ -109,6 +109,45 @@ TEST_CASE("check-config: every error as file:line:column, exit 1; a good dir exi
 }
 
 #ifdef SONDE_EVERY_PLUGIN_BUILT
+TEST_CASE("check-config runs each plugin's full validation: what it accepts, run starts") {
+    // Each of these was accepted by check-config and then refused (or did nothing) at run.
+    const std::pair<const char *, const char *> bad[] = {
+        {"flush_interval = \"0s\"", "sinks.file.flush_interval: must be at least 1ms"},
+        {"max_buffer = \"0\"", "sinks.file.max_buffer: must be at least 4KiB"},
+    };
+    for (const auto &[line, message] : bad) {
+        INFO(line);
+        TempDir conf;
+        conf.write("a.toml", std::string("[inputs.procfs]\n[sinks.file]\ndirectory = \"") + conf.path.string() + "/out\"\n" +
+                                 line + "\n");
+        Process check(sonde({"check-config", "--config-dir", conf.path, "--plugin-dir", SONDE_PLUGIN_DIR}));
+        CHECK(check.wait() == 1);
+        CHECK(check.stderr_text.find(conf.path.string() + "/a.toml:4:1: " + message) != std::string::npos);
+    }
+}
+
+TEST_CASE("subscriptions that can deliver nothing are named, in check-config and in the run log") {
+    TempDir conf;
+    conf.write("a.toml", "[inputs.procfs]\n[sinks.stdout]\ninputs = [\"procsf\"]\n"
+                         "[sinks.other]\nplugin = \"stdout\"\nmatch = [\"system.cpu.tme\"]\n"
+                         "[sinks.third]\nplugin = \"stdout\"\nkinds = [\"event\"]\n");
+    Process check(sonde({"check-config", "--config-dir", conf.path, "--plugin-dir", SONDE_PLUGIN_DIR}));
+    CHECK(check.wait() == 0);  // legal, so not an error; but said
+    Process run(sonde({"run", "--config-dir", conf.path, "--plugin-dir", SONDE_PLUGIN_DIR}));
+    run.read_until([&](const std::string &) { return run.stderr_text.find("running with config") != std::string::npos; },
+                   std::chrono::seconds(10));
+    kill(run.pid, SIGTERM);
+    CHECK(run.wait() == 0);
+    const std::string file = conf.path.string() + "/a.toml";
+    for (const std::string &expected :
+         {file + ":3:1: sinks.stdout.inputs: 'procsf' matches no input instance (configured: procfs)",
+          file + ":6:1: sinks.other.match: 'system.cpu.tme' matches none of the records its inputs declare",
+          file + ":7:1: sinks.third: receives no records"}) {
+        CHECK_MESSAGE(check.stderr_text.find("warning: " + expected) != std::string::npos, expected);
+        CHECK_MESSAGE(run.stderr_text.find("warning " + expected) != std::string::npos, run.stderr_text);
+    }
+}
+
 TEST_CASE("the shipped conf.d is valid") {
     Process p(sonde({"check-config", "--config-dir", std::string(SONDE_SOURCE_DIR) + "/conf.d", "--plugin-dir",
                      SONDE_PLUGIN_DIR}));
@@ -121,8 +160,8 @@ TEST_CASE("the shipped conf.d is valid") {
 TEST_CASE("sonde plugins lists every object with kind, versions and status; --describe lists records") {
     Process list(sonde({"plugins", "--plugin-dir", SONDE_PLUGIN_DIR}));
     REQUIRE(list.wait() == 0);
-    for (const char *row : {"procfs       input  0.1.0    1.1   loadable", "net          input  0.1.0    1.1   loadable",
-                            "stdout       sink   0.1.0    1.1   loadable"})
+    for (const char *row : {"procfs       input  0.1.0    1.2   loadable", "net          input  0.1.0    1.2   loadable",
+                            "stdout       sink   0.1.0    1.2   loadable"})
         CHECK_MESSAGE(list.stdout_text.find(row) != std::string::npos, row);
 
     Process describe(sonde({"plugins", "--plugin-dir", SONDE_PLUGIN_DIR, "--describe", "procfs"}));

@@ -138,14 +138,71 @@ void Agent::update_routes() {
     routing_.store(std::move(routing), std::memory_order_release);
 }
 
-int Agent::run() {
-    signals_.add(SIGINT);
-    signals_.add(SIGTERM);
-    signals_.async_wait([this](const boost::system::error_code &ec, int signal) {
+namespace {
+// What each signal whose default action would end the agent does instead
+// (docs/operations.md). SIGPIPE and SIGXFSZ are ignored process-wide in
+// main: a closed pipe or a file over its size limit is an error of the write.
+enum class SignalAction { shut_down, reload, report, ignore };
+struct HandledSignal {
+    int number;
+    const char *name;
+    SignalAction action;
+};
+constexpr HandledSignal handled_signals[] = {
+    {SIGTERM, "SIGTERM", SignalAction::shut_down}, {SIGINT, "SIGINT", SignalAction::shut_down},
+    {SIGQUIT, "SIGQUIT", SignalAction::shut_down}, {SIGXCPU, "SIGXCPU", SignalAction::shut_down},
+    {SIGHUP, "SIGHUP", SignalAction::reload},      {SIGUSR1, "SIGUSR1", SignalAction::report},
+    {SIGUSR2, "SIGUSR2", SignalAction::ignore},    {SIGALRM, "SIGALRM", SignalAction::ignore},
+    {SIGVTALRM, "SIGVTALRM", SignalAction::ignore}, {SIGPROF, "SIGPROF", SignalAction::ignore},
+    {SIGIO, "SIGIO", SignalAction::ignore},        {SIGPWR, "SIGPWR", SignalAction::ignore},
+    {SIGSTKFLT, "SIGSTKFLT", SignalAction::ignore},
+};
+}  // namespace
+
+void Agent::wait_for_signal() {
+    signals_.async_wait([this](const boost::system::error_code &ec, int number) {
         if (ec) return;
-        logger_->info("received {}, shutting down", signal == SIGINT ? "SIGINT" : "SIGTERM");
-        shutdown();
+        const HandledSignal *signal = nullptr;
+        for (const auto &s : handled_signals)
+            if (s.number == number) signal = &s;
+        if (!signal) return wait_for_signal();
+        switch (signal->action) {
+            case SignalAction::shut_down:
+                logger_->info("received {}, shutting down", signal->name);
+                return shutdown();
+            case SignalAction::reload:
+                logger_->warn("received {}: reloading the configuration is not supported yet; nothing changed",
+                              signal->name);
+                break;
+            case SignalAction::report:
+                logger_->info("received {}: {}", signal->name, summary());
+                break;
+            case SignalAction::ignore:
+                logger_->info("received {}: ignored", signal->name);
+                break;
+        }
+        wait_for_signal();
     });
+}
+
+void Agent::catch_signals() {
+    if (catching_signals_) return;
+    catching_signals_ = true;
+    for (const auto &s : handled_signals) signals_.add(s.number);
+    wait_for_signal();
+}
+
+std::vector<ConfigError> Agent::subscription_warnings() {
+    std::lock_guard lock(instances_mutex_);
+    std::vector<RoutedInput> inputs;
+    for (const auto &input : inputs_) inputs.push_back({input->slot(), input->name(), input->declarations()});
+    std::vector<const InstanceConfig *> sinks;
+    for (const auto &sink : sinks_) sinks.push_back(&sink->config());
+    return unmatched_subscriptions(inputs, sinks);
+}
+
+int Agent::run() {
+    catch_signals();
     auto worker = [this] {
         io_thread = true;
         io_.run();
@@ -183,10 +240,10 @@ void Agent::shutdown() {
 // Waits (polling the queues every 5 ms) until every sink is idle or the
 // deadline passes, then flushes and stops the sinks.
 void Agent::drain_sinks(std::chrono::steady_clock::time_point deadline) {
-    bool idle;
+    bool idle = true;
     {
         std::lock_guard lock(instances_mutex_);
-        idle = std::all_of(sinks_.begin(), sinks_.end(), [](const auto &s) { return !s->running() || s->queue().idle(); });
+        for (const auto &sink : sinks_) idle = sink->drain_step() && idle;  // every sink takes its step
     }
     if (idle || std::chrono::steady_clock::now() >= deadline) {
         finish();
@@ -203,8 +260,14 @@ void Agent::finish() {
         sinks = sinks_;
     }
     auto pending = std::make_shared<std::atomic<std::size_t>>(sinks.size());
-    auto all_stopped = [this] {
+    auto all_stopped = [this, sinks] {
         logger_->info("shutdown summary: {}", summary());
+        for (const auto &sink : sinks) {
+            SinkAccount a = sink->account();
+            if (!a.balanced())
+                logger_->error("{}: accounting does not add up: routed={} delivered={} dropped={} queued={}",
+                               sink->config().qualified_name(), a.routed, a.delivered, a.dropped, a.queued);
+        }
         work_.reset();
     };
     if (sinks.empty()) all_stopped();
@@ -245,9 +308,10 @@ std::string Agent::summary() {
     }
     for (const auto &s : sinks_) {
         auto &c = s->counters();
-        out << sep << s->config().qualified_name() << " delivered=" << c.delivered;
+        SinkAccount a = s->account();
+        out << sep << s->config().qualified_name() << " routed=" << a.routed << " delivered=" << a.delivered;
         write_drops(out, c);
-        out << " errors=" << c.errors;
+        out << " queued=" << a.queued << " errors=" << c.errors;
         sep = "; ";
     }
     return out.str();

@@ -43,12 +43,22 @@ public:
     // Stops and forgets one instance while the others keep running.
     void remove(const std::string &name, std::function<void()> done = {});
 
-    // Runs until SIGINT/SIGTERM (or request_shutdown), then stops inputs,
-    // drains sinks within agent.shutdown_timeout and flushes them. Returns 0.
+    // Runs until SIGTERM, SIGINT or SIGQUIT (or request_shutdown), then stops
+    // inputs, drains sinks within agent.shutdown_timeout (their queues, then
+    // what reporting sinks hold) and stops them. Returns 0. Other signals:
+    // docs/operations.md.
     int run();
     void request_shutdown();
+    // Takes over the signals run() handles, from now on (run() does it too):
+    // one that arrives before run() is acted upon when it starts.
+    void catch_signals();
 
-    // One line per instance with its counters.
+    // Sink subscriptions that can deliver nothing, given the instances added
+    // so far and what they declared (router.hpp unmatched_subscriptions).
+    std::vector<ConfigError> subscription_warnings();
+
+    // One line per instance with its counters: inputs emitted, dropped;
+    // sinks routed = delivered + dropped (by reason) + queued.
     std::string summary();
 
     // For instances.
@@ -60,6 +70,7 @@ public:
     void update_routes();
 
 private:
+    void wait_for_signal();
     void shutdown();
     // Tells every sink that an input stopped (sinks drop its series).
     void notify_input_stopped(const std::string &name);
@@ -81,6 +92,7 @@ private:
     std::vector<std::shared_ptr<SinkInstance>> sinks_;
     std::uint32_t next_slot_ = 0;
     std::atomic<bool> shutting_down_{false};
+    bool catching_signals_ = false;
 };
 
 }  // namespace sonde::core

@@ -244,6 +244,7 @@ private:
     void host_key(InstanceConfig &inst, const std::string &table_path, const std::string &key, const MergedNode &v) {
         std::string path = table_path + "." + key;
         bool sink = inst.role == InstanceRole::sink;
+        inst.key_locations[key] = v.key_where;
         if (key == "plugin") {
             if (auto s = string(path, v)) inst.plugin = *s;
         } else if (key == "enabled") {

@@ -83,9 +83,17 @@ void cancel(sonde_host_context *ctx, std::uint64_t handle) {
         });
 }
 
+void count_delivered(sonde_host_context *ctx, std::uint64_t count) {
+    if (Instance *i = owner(ctx))
+        guard([&] {
+            i->count_delivered(count);
+            return SONDE_OK;
+        });
+}
+
 constexpr sonde_host_api table{
     sizeof(sonde_host_api), SONDE_ABI_MAJOR, SONDE_ABI_MINOR, 0, &declare_record, &emit_metrics, &emit_events,
-    &log, &count_drop, &add_timer, &watch_fd, &cancel, &watch_fd_once,
+    &log, &count_drop, &add_timer, &watch_fd, &cancel, &watch_fd_once, &count_delivered,
 };
 
 }  // namespace

@@ -129,6 +129,7 @@ void Instance::stop(std::function<void()> done) {
                 self->counters_.errors.fetch_add(1, std::memory_order_relaxed);
             }
         }
+        self->after_stop();
         if (done) done();
     });
 }
@@ -147,19 +148,30 @@ void Instance::log(sonde_log_level level, std::string_view message) {
     agent_.logger().log(spd, "{}: {}", config_.qualified_name(), message);
 }
 
-void Instance::warn_limited(const std::string &message) {
+void Instance::log_limited(LogLimiter &limiter, spdlog::level::level_enum level, const std::string &message) {
     std::uint64_t suppressed = 0;
-    if (!limiter_.allow(suppressed)) return;
+    if (!limiter.allow(suppressed)) return;
     if (suppressed)
-        agent_.logger().warn("{}: {} ({} similar messages suppressed)", config_.qualified_name(), message, suppressed);
+        agent_.logger().log(level, "{}: {} ({} similar messages suppressed)", config_.qualified_name(), message,
+                            suppressed);
     else
-        agent_.logger().warn("{}: {}", config_.qualified_name(), message);
+        agent_.logger().log(level, "{}: {}", config_.qualified_name(), message);
 }
 
+void Instance::warn_limited(const std::string &message) { log_limited(limiter_, spdlog::level::warn, message); }
+
+void Instance::log_drop(const std::string &message) { log_limited(drop_limiter_, spdlog::level::err, message); }
+
 void Instance::count_drop(const char *reason, std::uint64_t count) {
-    std::lock_guard lock(counters_.plugin_drops_mutex);
-    counters_.plugin_drops[reason && *reason ? reason : "unspecified"] += count;
+    const char *token = reason && *reason ? reason : "unspecified";
+    {
+        std::lock_guard lock(counters_.plugin_drops_mutex);
+        counters_.plugin_drops[token] += count;
+    }
+    log_drop("dropped " + std::to_string(count) + " records (" + token + ")");
 }
+
+void Instance::count_delivered(std::uint64_t) { warn_limited("count_delivered is for sinks: ignored"); }
 
 sonde_status Instance::add_timer(std::uint64_t period_ns, sonde_timer_fn fn, void *user_data,
                                  std::uint64_t &out_handle) {
@@ -309,10 +321,14 @@ sonde_status InputInstance::emit(std::uint32_t id, std::size_t count, bool metri
         warn_limited("emit with unknown record id " + std::to_string(id));
         return SONDE_ERR_ARGUMENT;
     }
-    counters_.emitted.fetch_add(count, std::memory_order_relaxed);
     std::shared_ptr<const Routing> routing = agent_.routing();
     const auto &targets = routing->map.sinks_for(slot_, id);
-    if (targets.empty()) return SONDE_OK;  // nobody subscribed: nothing to copy
+    // Emitted = routed: a record counts once the routing table has taken it,
+    // to every subscribed sink or, when none subscribes, to nobody.
+    if (targets.empty()) {
+        counters_.emitted.fetch_add(count, std::memory_order_relaxed);
+        return SONDE_OK;  // nothing to copy
+    }
     BatchRef batch = agent_.pool().acquire();
     sonde_status status = copy(*batch, *declaration);
     if (status != SONDE_OK) {
@@ -320,6 +336,7 @@ sonde_status InputInstance::emit(std::uint32_t id, std::size_t count, bool metri
         warn_limited("emit of " + declaration->name + " rejected: records do not match the declaration");
         return status;
     }
+    counters_.emitted.fetch_add(count, std::memory_order_relaxed);
     for (std::uint16_t sink : targets) routing->sinks[sink]->enqueue(batch);
     return SONDE_OK;
 }
@@ -357,22 +374,25 @@ constexpr auto max_retry_delay = std::chrono::seconds(10);
 SinkInstance::SinkInstance(Agent &agent, InstanceConfig config, std::shared_ptr<PluginLibrary> library)
     : Instance(agent, std::move(config), std::move(library)),
       queue_(config_.queue_capacity, config_.overflow),
+      reports_delivery_(library_->ops().struct_size >= offsetof(sonde_plugin_ops, flags) + sizeof(std::uint64_t) &&
+                        (library_->ops().flags & SONDE_SINK_REPORTS_DELIVERY)),
       retry_timer_(strand_) {}
 
 void SinkInstance::enqueue(const BatchRef &batch) {
+    counters_.routed.fetch_add(batch->size(), std::memory_order_relaxed);
     SinkQueue::PushResult result = queue_.push(batch, !agent_.on_io_thread());
     if (result.dropped) {
         counters_.drop(result.reason, result.dropped);
         if (result.reason == DropReason::queue_full)
-            warn_limited("queue full (" + std::to_string(config_.queue_capacity) + " records): dropped " +
-                         std::to_string(result.dropped) + " records");
+            log_drop("queue full (" + std::to_string(config_.queue_capacity) + " records): dropped " +
+                     std::to_string(result.dropped) + " records");
     }
     if (result.schedule_drain)
         asio::post(strand_, [self = std::static_pointer_cast<SinkInstance>(shared_from_this())] { self->drain(); });
 }
 
 void SinkInstance::drain() {
-    if (retry_pending_ || !running()) return;
+    if (retry_pending_ || output_closed_ || !running()) return;
     for (int round = 0; round < 8; ++round) {
         if (!queue_.take(inflight_, max_records_per_consume)) return;  // empty: drain over
         if (!deliver()) return;                                         // retry timer resumes
@@ -388,6 +408,7 @@ bool SinkInstance::deliver() {
         groups_.push_back(b->group());
         records += b->size();
     }
+    inflight_records_.store(records, std::memory_order_relaxed);
     sonde_batch batch{sizeof(sonde_batch), 0, groups_.data(), groups_.size()};
     char message[1024], key[64];
     sonde_error error = error_buffer(message, sizeof message, key, sizeof key);
@@ -400,19 +421,39 @@ bool SinkInstance::deliver() {
     }
     if (status == SONDE_RETRY) {
         queue_.put_back(inflight_);
+        inflight_records_.store(0, std::memory_order_relaxed);
         schedule_retry();
         return false;
     }
     if (status == SONDE_OK) {
-        counters_.delivered.fetch_add(records, std::memory_order_relaxed);
+        counters_.accepted.fetch_add(records, std::memory_order_relaxed);
+        if (!reports_delivery_) counters_.delivered.fetch_add(records, std::memory_order_relaxed);
         retry_delay_ = first_retry_delay;
+    } else if (status == SONDE_ERR_OUTPUT_CLOSED) {
+        output_closed(records);
+        inflight_.clear();
+        inflight_records_.store(0, std::memory_order_relaxed);
+        return false;
     } else {
         counters_.errors.fetch_add(1, std::memory_order_relaxed);
         counters_.drop(DropReason::sink_error, records);
-        warn_limited("dropped " + std::to_string(records) + " records: " + (message[0] ? message : "consume failed"));
+        log_drop("dropped " + std::to_string(records) + " records: " + (message[0] ? message : "consume failed"));
     }
     inflight_.clear();
+    inflight_records_.store(0, std::memory_order_relaxed);
     return true;
+}
+
+// The reader of the agent's standard output went away: this sink can deliver
+// nothing more, and the agent ends as a Unix filter does (docs/operations.md).
+void SinkInstance::output_closed(std::size_t records) {
+    queue_.close(DropReason::output_closed);
+    counters_.drop(DropReason::output_closed, records + queue_.clear());
+    if (output_closed_) return;
+    output_closed_ = true;
+    agent_.logger().info("{}: standard output was closed by its reader; shutting down",
+                         config_.qualified_name());
+    agent_.request_shutdown();
 }
 
 void SinkInstance::schedule_retry() {
@@ -435,12 +476,62 @@ void SinkInstance::input_stopped(const std::string &input_name) {
     });
 }
 
+void SinkInstance::count_delivered(std::uint64_t count) {
+    if (!reports_delivery_) {
+        warn_limited("count_delivered from a sink without SONDE_SINK_REPORTS_DELIVERY: ignored");
+        return;
+    }
+    counters_.delivered.fetch_add(count, std::memory_order_relaxed);
+}
+
+std::uint64_t SinkInstance::held() {
+    if (!reports_delivery_) return 0;
+    std::uint64_t accepted = counters_.accepted.load(std::memory_order_relaxed);
+    std::uint64_t reported = counters_.delivered.load(std::memory_order_relaxed) +
+                             counters_.dropped[static_cast<std::size_t>(DropReason::unreported)].load();
+    std::lock_guard lock(counters_.plugin_drops_mutex);
+    for (const auto &[reason, n] : counters_.plugin_drops) reported += n;
+    return accepted > reported ? accepted - reported : 0;
+}
+
+SinkAccount SinkInstance::account() {
+    SinkAccount a;
+    a.queued = queue_.queued_records() + inflight_records_.load(std::memory_order_relaxed) + held();
+    a.delivered = counters_.delivered.load(std::memory_order_relaxed);
+    a.dropped = counters_.dropped_total();
+    a.routed = counters_.routed.load(std::memory_order_relaxed);
+    return a;
+}
+
+bool SinkInstance::drain_step() {
+    if (!running()) return true;
+    if (!queue_.idle()) return false;
+    if (!drain_flush_requested_.exchange(true) && library_->ops().flush)
+        asio::post(strand_, [self = std::static_pointer_cast<SinkInstance>(shared_from_this())] {
+            if (!self->running()) return;
+            char message[1024], key[64];
+            sonde_error error = error_buffer(message, sizeof message, key, sizeof key);
+            if (self->library_->ops().flush(self->plugin_instance_, &error) != SONDE_OK)
+                self->warn_limited(std::string("flush failed: ") + message);
+        });
+    return held() == 0;
+}
+
+void SinkInstance::after_stop() {
+    // Whatever a reporting sink still holds now it lost without saying so.
+    if (std::uint64_t lost = held()) {
+        counters_.drop(DropReason::unreported, lost);
+        agent_.logger().error("{}: stopped holding {} records it never reported as delivered or dropped",
+                              config_.qualified_name(), lost);
+    }
+}
+
 void SinkInstance::before_stop() {
     retry_timer_.cancel();
     queue_.close();
     if (std::size_t left = queue_.clear()) {
         counters_.drop(DropReason::shutdown, left);
-        warn_limited("stopped with " + std::to_string(left) + " records queued: dropped");
+        log_drop("stopped with " + std::to_string(left) + " records queued: dropped");
     }
     if (!library_->ops().flush) return;
     char message[1024], key[64];

@@ -21,6 +21,8 @@
 #include <mutex>
 #include <string>
 
+#include <spdlog/common.h>
+
 namespace sonde::core {
 class Instance;
 }
@@ -34,10 +36,13 @@ namespace sonde::core {
 
 class Agent;
 
-// Cheap counters, read by the shutdown summary and self-metrics.
+// Cheap counters, read by the shutdown summary and self-metrics. The rules
+// they obey are in docs/accounting.md.
 struct InstanceCounters {
-    std::atomic<std::uint64_t> emitted{0};    // inputs: records emitted
-    std::atomic<std::uint64_t> delivered{0};  // sinks: records consumed successfully
+    std::atomic<std::uint64_t> emitted{0};    // inputs: records emitted (and routed)
+    std::atomic<std::uint64_t> routed{0};     // sinks: records the routing table sent here
+    std::atomic<std::uint64_t> accepted{0};   // sinks: records consume() took
+    std::atomic<std::uint64_t> delivered{0};  // sinks: records that reached the destination
     std::atomic<std::uint64_t> errors{0};     // failed calls, rejected emits
     std::atomic<std::uint64_t> skipped_ticks{0};  // inputs throttled by a blocking sink
     std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(DropReason::count_)> dropped{};
@@ -98,6 +103,7 @@ public:
     virtual sonde_status emit_events(std::uint32_t id, const sonde_event *events, std::size_t count);
     void log(sonde_log_level level, std::string_view message);
     void count_drop(const char *reason, std::uint64_t count);
+    virtual void count_delivered(std::uint64_t count);
     sonde_status add_timer(std::uint64_t period_ns, sonde_timer_fn fn, void *user_data, std::uint64_t &out_handle);
     sonde_status watch_fd(int fd, sonde_fd_ready_fn fn, void *user_data, std::uint64_t &out_handle);
     sonde_status watch_fd_once(int fd, std::uint32_t events, sonde_fd_events_fn fn, void *user_data,
@@ -106,6 +112,9 @@ public:
 
     // Logs a host-side warning about this instance, at most once per 10 s.
     void warn_limited(const std::string &message);
+    // Logs records lost without being asked to (error level, rate-limited
+    // apart from warnings so a warning never hides a drop).
+    void log_drop(const std::string &message);
 
 protected:
     enum class State { created, starting, running, stopped, failed };
@@ -113,6 +122,7 @@ protected:
     // Called for each timer tick; an input returns true to skip it.
     virtual bool throttled() { return false; }
     virtual void before_stop() {}
+    virtual void after_stop() {}
     bool on_strand() const { return strand_.running_in_this_thread(); }
     static sonde_error error_buffer(char *message, std::size_t message_size, char *key, std::size_t key_size);
 
@@ -126,8 +136,10 @@ protected:
     std::int64_t start_time_ns_ = 0;
     InstanceCounters counters_;
     LogLimiter limiter_;
+    LogLimiter drop_limiter_;
 
 private:
+    void log_limited(LogLimiter &limiter, spdlog::level::level_enum level, const std::string &message);
     struct Handle;
     // A registered handle watching fd, or null when fd or the state is wrong.
     std::shared_ptr<Handle> fd_handle(int fd, void *user_data);
@@ -161,6 +173,15 @@ private:
     std::shared_ptr<DeclarationTable> declarations_;
 };
 
+// The accounting identity of one sink: routed = delivered + dropped + queued.
+struct SinkAccount {
+    std::uint64_t routed = 0;
+    std::uint64_t delivered = 0;
+    std::uint64_t dropped = 0;
+    std::uint64_t queued = 0;  // in the host's queue, being consumed, or held by the sink
+    bool balanced() const { return routed == delivered + dropped + queued; }
+};
+
 class SinkInstance : public Instance {
 public:
     SinkInstance(Agent &agent, InstanceConfig config, std::shared_ptr<PluginLibrary> library);
@@ -168,19 +189,35 @@ public:
     // Any thread: queue a batch under the overflow policy.
     void enqueue(const BatchRef &batch);
     void input_stopped(const std::string &input_name) override;
+    void count_delivered(std::uint64_t count) override;
     SinkQueue &queue() { return queue_; }
+
+    // Any thread. Exact once the sink has stopped; a snapshot before.
+    SinkAccount account();
+    // Shutdown drain, any thread: once the queue is empty, asks the plugin
+    // (once) to flush. True when nothing is left to wait for: the sink is
+    // not running, or its queue is empty and it holds nothing unreported.
+    bool drain_step();
 
 protected:
     void before_stop() override;
+    void after_stop() override;
 
 private:
+    // Records consume() accepted that the sink has not yet reported as
+    // delivered or dropped (reporting sinks only).
+    std::uint64_t held();
+    void output_closed(std::size_t records);
     void drain();
     // Hands inflight_ to the plugin; false when the sink asked for a retry.
     bool deliver();
     void schedule_retry();
 
     SinkQueue queue_;
+    const bool reports_delivery_;
     std::vector<BatchRef> inflight_;          // strand only
+    std::atomic<std::uint64_t> inflight_records_{0};
+    std::atomic<bool> drain_flush_requested_{false};
     std::vector<sonde_record_group> groups_;  // strand only
     boost::asio::steady_timer retry_timer_;
     // "Retry" is also how a busy sink pushes back (the otlp sink with requests
@@ -188,6 +225,7 @@ private:
     static constexpr std::chrono::milliseconds first_retry_delay{10};
     std::chrono::milliseconds retry_delay_ = first_retry_delay;
     bool retry_pending_ = false;
+    bool output_closed_ = false;  // strand only
 };
 
 }  // namespace sonde::core

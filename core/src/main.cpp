@@ -126,6 +126,7 @@ int run(const Options &o) {
     PluginRegistry registry(plugin_trust(o, &load.config));
     scan_plugins(o, [&](const std::string &line) { logger->warn("{}", line); }, registry, &load.config);
     Agent agent(load.config, registry, logger);
+    agent.catch_signals();
     std::size_t sinks = 0;
     for (const auto *list : {&load.config.sinks, &load.config.inputs}) {
         for (const InstanceConfig &instance : *list) {
@@ -136,6 +137,7 @@ int run(const Options &o) {
         }
     }
     if (sinks == 0) logger->warn("no sink is running: records go nowhere");
+    for (const ConfigError &w : agent.subscription_warnings()) logger->warn("{}", w.format());
     logger->info("sonde {} running with config {} and plugins from {}", SONDE_VERSION, o.config_dir.string(),
                  o.plugin_dirs.front().string());
     return agent.run();
@@ -150,16 +152,29 @@ int check_config(const Options &o) {
     auto logger = make_logger("off");
     Agent agent(load.config, registry, logger);
     int errors = 0;
+    std::vector<RoutedInput> inputs;
+    std::vector<const InstanceConfig *> sinks;
+    std::vector<std::shared_ptr<Instance>> created;  // keeps declarations alive
     for (const auto *list : {&load.config.inputs, &load.config.sinks}) {
         for (const InstanceConfig &instance : *list) {
+            if (!instance.enabled) continue;
             std::string error;
-            if (instance.enabled && !agent.create(instance, error)) {
+            std::shared_ptr<Instance> made = agent.create(instance, error);
+            if (!made) {
                 std::fprintf(stderr, "%s\n", error.c_str());
                 ++errors;
+                continue;
             }
+            created.push_back(made);
+            if (auto input = std::dynamic_pointer_cast<InputInstance>(made))
+                inputs.push_back({input->slot(), input->name(), input->declarations()});
+            else
+                sinks.push_back(&instance);
         }
     }
     if (errors) return 1;
+    for (const ConfigError &w : unmatched_subscriptions(inputs, sinks))
+        std::fprintf(stderr, "warning: %s\n", w.format().c_str());
     std::printf("%s: OK (%zu files, %zu inputs, %zu sinks)\n", o.config_dir.c_str(), load.files.size(),
                 load.config.inputs.size(), load.config.sinks.size());
     return 0;
@@ -227,7 +242,10 @@ int plugins(const Options &o) {
 }  // namespace
 
 int main(int argc, char **argv) {
-    std::signal(SIGPIPE, SIG_IGN);  // a closed stdout is an error to report, not a reason to die
+    // A closed pipe (the stdout sink ends the agent in order on EPIPE) and a
+    // file over RLIMIT_FSIZE (EFBIG) are errors of the write, not reasons to die.
+    std::signal(SIGPIPE, SIG_IGN);
+    std::signal(SIGXFSZ, SIG_IGN);
     if (argc == 2 && std::string(argv[1]) == "--version") {
         std::printf("sonde %s (plugin ABI %d.%d)\n", SONDE_VERSION, SONDE_ABI_MAJOR, SONDE_ABI_MINOR);
         return 0;

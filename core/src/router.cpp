@@ -47,11 +47,58 @@ RouteMap RouteMap::compile(const std::vector<RoutedInput> &inputs, const std::ve
     return map;
 }
 
+namespace {
+std::string names_of(const std::vector<RoutedInput> &inputs) {
+    std::string out;
+    for (const RoutedInput &i : inputs) out += (out.empty() ? "" : ", ") + i.name;
+    return out.empty() ? "none" : out;
+}
+}  // namespace
+
+std::vector<ConfigError> unmatched_subscriptions(const std::vector<RoutedInput> &inputs,
+                                                 const std::vector<const InstanceConfig *> &sinks) {
+    std::vector<ConfigError> out;
+    for (const InstanceConfig *sink : sinks) {
+        const Subscription &s = sink->subscription;
+        const std::string name = sink->qualified_name();
+        auto warn = [&](const std::string &key, const std::string &message) {
+            out.push_back({sink->locate(key), name + (key.empty() ? "" : "." + key) + ": " + message});
+        };
+        std::vector<const RoutedInput *> subscribed;
+        for (const RoutedInput &input : inputs)
+            if (s.inputs.empty() || glob_any(s.inputs, input.name)) subscribed.push_back(&input);
+        for (const std::string &glob : s.inputs)
+            if (std::none_of(inputs.begin(), inputs.end(), [&](const RoutedInput &i) { return glob_any({glob}, i.name); }))
+                warn("inputs", "'" + glob + "' matches no input instance (configured: " + names_of(inputs) + ")");
+        auto declared = [&](auto &&accept) {
+            for (const RoutedInput *input : subscribed)
+                for (const RecordDeclaration *d : input->declarations)
+                    if (accept(*d)) return true;
+            return false;
+        };
+        for (const std::string &glob : s.match)
+            if (!declared([&](const RecordDeclaration &d) { return glob_any({glob}, d.name); }))
+                warn("match", "'" + glob + "' matches none of the records its inputs declare");
+        const bool receives = declared([&](const RecordDeclaration &d) {
+            return (d.is_metric() ? s.metrics : s.events) && (s.match.empty() || glob_any(s.match, d.name)) &&
+                   !glob_any(s.exclude, d.name);
+        });
+        const bool said = std::any_of(out.begin(), out.end(), [&](const ConfigError &e) {
+            return e.message.rfind(name + ".", 0) == 0;
+        });
+        if (!receives && !subscribed.empty() && !said)
+            warn("", "receives no records: its kinds, match and exclude accept none of the records its inputs declare");
+    }
+    return out;
+}
+
 const char *to_string(DropReason reason) {
     switch (reason) {
         case DropReason::queue_full: return "queue_full";
         case DropReason::sink_error: return "sink_error";
         case DropReason::shutdown: return "shutdown";
+        case DropReason::output_closed: return "output_closed";
+        case DropReason::unreported: return "unreported";
         default: return "unknown";
     }
 }
@@ -62,7 +109,7 @@ SinkQueue::PushResult SinkQueue::push(BatchRef batch, bool may_wait) {
     std::unique_lock lock(mutex_);
     if (closed_) {
         result.dropped = n;
-        result.reason = DropReason::shutdown;
+        result.reason = closed_reason_;
         return result;
     }
     if (records_ + n > capacity_) {
@@ -83,7 +130,7 @@ SinkQueue::PushResult SinkQueue::push(BatchRef batch, bool may_wait) {
                 if (may_wait) room_.wait(lock, [&] { return closed_ || records_ + n <= capacity_ || records_ == 0; });
                 if (closed_) {
                     result.dropped = n;
-                    result.reason = DropReason::shutdown;
+                    result.reason = closed_reason_;
                     return result;
                 }
                 break;
@@ -130,8 +177,9 @@ std::size_t SinkQueue::clear() {
     return dropped;
 }
 
-void SinkQueue::close() {
+void SinkQueue::close(DropReason why) {
     std::lock_guard lock(mutex_);
+    if (!closed_) closed_reason_ = why;
     closed_ = true;
     room_.notify_all();
 }

@@ -48,7 +48,24 @@ private:
 // True when name matches any of the shell globs (fnmatch rules).
 bool glob_any(const std::vector<std::string> &globs, const std::string &name);
 
-enum class DropReason : std::uint8_t { queue_full, sink_error, shutdown, count_ };
+// Subscriptions that can never deliver anything, one error-shaped warning
+// each, pointing at the sink's key: an `inputs` glob that names no input
+// instance, a `match` glob that matches no record the sink's inputs declare,
+// and a sink that receives no record at all. `sinks` are the configurations
+// of the sink instances, `inputs` every input instance with its declarations.
+std::vector<ConfigError> unmatched_subscriptions(const std::vector<RoutedInput> &inputs,
+                                                 const std::vector<const InstanceConfig *> &sinks);
+
+// Why the host dropped records on their way to a sink (docs/accounting.md).
+// Drops a sink plugin reports itself carry the plugin's own reason tokens.
+enum class DropReason : std::uint8_t {
+    queue_full,     // the overflow policy made room or refused a batch
+    sink_error,     // consume() failed for a reason other than retry
+    shutdown,       // still queued when the sink stopped
+    output_closed,  // the agent's standard output was closed by its reader
+    unreported,     // a reporting sink stopped without reporting them (a sink bug)
+    count_
+};
 const char *to_string(DropReason reason);
 
 // A bounded queue of batches measured in records, with an overflow policy.
@@ -73,8 +90,8 @@ public:
     void put_back(std::vector<BatchRef> &batches);
     // Drops everything queued; returns the records dropped.
     std::size_t clear();
-    // Wakes blocked producers for good; later pushes are dropped (shutdown).
-    void close();
+    // Wakes blocked producers for good; later pushes are dropped for `why`.
+    void close(DropReason why = DropReason::shutdown);
 
     std::size_t queued_records() const;
     bool saturated() const { return queued_records() >= capacity_; }
@@ -90,6 +107,7 @@ private:
     std::size_t records_ = 0;
     bool drain_scheduled_ = false;
     bool closed_ = false;
+    DropReason closed_reason_ = DropReason::shutdown;
 };
 
 }  // namespace sonde::core

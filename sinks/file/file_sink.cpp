@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <deque>
 #include <ctime>
 #include <filesystem>
 #include <memory>
@@ -33,6 +34,12 @@ SyncPolicy parse_sync(const std::string &s) {
     throw ConfigError("fsync", "expected \"never\", \"on_rotate\" or \"on_flush\"");
 }
 
+std::uint64_t records_of(const sonde_batch &batch) {
+    std::uint64_t n = 0;
+    for (std::size_t g = 0; g < batch.group_count; ++g) n += batch.groups[g].count;
+    return n;
+}
+
 // An encoding as the sink sees it: records go into a buffer as whole units
 // (lines, frames); a run of whole units can go into a file, after the
 // preamble that makes the file readable on its own.
@@ -43,6 +50,9 @@ public:
     virtual void append(std::string &buffer, const sonde_batch &batch) = 0;
     // Completes the unit in progress, so the buffer holds whole units only.
     virtual void seal(std::string &buffer) = 0;
+    // How many records the whole units `front` (the front of the buffer,
+    // about to leave it: written or dropped) hold. Called once per front.
+    virtual std::uint64_t take_front(std::string_view front) = 0;
     // The longest run of whole units at the front of `buffer` that is at most
     // `limit` bytes; the first unit alone when it is longer.
     virtual std::size_t whole_units(std::string_view buffer, std::size_t limit) const = 0;
@@ -55,6 +65,9 @@ public:
     const char *extension() const override { return ".jsonl"; }
     void append(std::string &buffer, const sonde_batch &batch) override { writer_.append(buffer, batch); }
     void seal(std::string &) override {}
+    std::uint64_t take_front(std::string_view front) override {
+        return static_cast<std::uint64_t>(std::count(front.begin(), front.end(), '\n'));
+    }
     std::size_t whole_units(std::string_view buffer, std::size_t limit) const override {
         if (buffer.size() <= limit) return buffer.size();
         std::size_t end = limit ? buffer.rfind('\n', limit - 1) : std::string_view::npos;
@@ -74,9 +87,22 @@ public:
     const char *extension() const override { return ".sonde"; }
     void append(std::string &buffer, const sonde_batch &batch) override {
         writer_.append(batch);
-        if (writer_.open_frame_bytes() >= frame_bytes_) writer_.seal(buffer);
+        open_records_ += records_of(batch);
+        if (writer_.open_frame_bytes() >= frame_bytes_) seal(buffer);
     }
-    void seal(std::string &buffer) override { writer_.seal(buffer); }
+    void seal(std::string &buffer) override {
+        const std::size_t before = buffer.size();
+        writer_.seal(buffer);
+        if (buffer.size() > before) frames_.push_back({buffer.size() - before, std::exchange(open_records_, 0)});
+    }
+    std::uint64_t take_front(std::string_view front) override {
+        std::uint64_t records = 0;
+        for (std::size_t bytes = front.size(); bytes > 0 && !frames_.empty(); frames_.pop_front()) {
+            bytes -= std::min(bytes, frames_.front().bytes);
+            records += frames_.front().records;
+        }
+        return records;
+    }
     std::size_t whole_units(std::string_view buffer, std::size_t limit) const override {
         return RecordBinaryWriter::whole_frames(buffer, limit);
     }
@@ -85,12 +111,22 @@ public:
     }
 
 private:
+    struct SealedFrame {
+        std::size_t bytes;
+        std::uint64_t records;
+    };
     RecordBinaryWriter writer_;
     std::size_t frame_bytes_;
+    std::uint64_t open_records_ = 0;   // appended, not yet in a sealed frame
+    std::deque<SealedFrame> frames_;  // the buffer's frames, in order
 };
 
+// Delivered (docs/accounting.md): a record is delivered once write(2) has put
+// it into the current file; what fsync adds is the `fsync` policy's.
 class FileSink final : public SinkPlugin {
 public:
+    static constexpr bool reports_delivery = true;
+
     explicit FileSink(Context &ctx)
         : SinkPlugin(ctx),
           directory_(ctx.config().get_string("directory", "")),
@@ -111,6 +147,9 @@ public:
         if (prefix_.empty() || prefix_.find('/') != std::string::npos)
             throw ConfigError("prefix", "must be a non-empty file name prefix");
         if (max_file_bytes_ < 1024) throw ConfigError("max_file_size", "must be at least 1KiB");
+        if (max_buffer_bytes_ < 4096) throw ConfigError("max_buffer", "must be at least 4KiB");
+        if (flush_interval_ns_ < 1'000'000) throw ConfigError("flush_interval", "must be at least 1ms");
+        if (max_file_age_ns_ < 100'000'000) throw ConfigError("max_file_age", "must be at least 100ms");
         if (max_total_bytes_ < max_file_bytes_)
             throw ConfigError("max_total_size", "must be at least max_file_size");
     }
@@ -122,8 +161,16 @@ public:
         ctx_.every(flush_interval_ns_, [this] { write_out(); });
     }
 
+    // What the disk still refuses at stop is dropped, counted and logged.
     void stop() override {
         write_out();
+        if (!buffer_.empty()) {
+            const std::uint64_t lost = format_->take_front(buffer_);
+            buffer_.clear();
+            ctx_.count_drop("unwritten_at_stop", lost);
+            ctx_.error("stopped with " + std::to_string(lost) + " records that could not be written to " + directory_ +
+                       (last_error_.empty() ? "" : " (" + last_error_ + ")"));
+        }
         close_file();
     }
 
@@ -155,6 +202,7 @@ private:
                 continue;
             }
             if (!make_room(chunk) || !write_all(buffer_.data(), chunk)) return;
+            ctx_.count_delivered(format_->take_front(std::string_view(buffer_).substr(0, chunk)));
             buffer_.erase(0, chunk);
             file_records_ = true;
             recovered();
@@ -276,7 +324,8 @@ private:
 
     // Reports a failing disk once until it works again.
     void failed(const std::string &what, int error) {
-        if (!failing_) ctx_.warn(what + ": " + std::strerror(error) + "; keeping records and retrying");
+        last_error_ = what + ": " + std::strerror(error);
+        if (!failing_) ctx_.warn(last_error_ + "; keeping records and retrying");
         failing_ = true;
     }
     void recovered() {
@@ -295,6 +344,7 @@ private:
     std::uint64_t file_bytes_ = 0, total_bytes_ = 0, sequence_ = 0;
     bool file_records_ = false;  // the open file holds records, not just its preamble
     bool failing_ = false;
+    std::string last_error_;
 };
 
 }  // namespace

@@ -29,8 +29,12 @@ struct Export {
     bool metrics = true;
 };
 
+// Delivered (docs/accounting.md): the receiver answered 2xx and did not list
+// the record among the rejected ones of a partial success.
 class OtlpSink final : public SinkPlugin {
 public:
+    static constexpr bool reports_delivery = true;
+
     explicit OtlpSink(Context &ctx)
         : SinkPlugin(ctx),
           endpoint_(ctx.config().get_string("endpoint", "http://127.0.0.1:4318")),
@@ -62,14 +66,19 @@ public:
         ctx_.info("exporting to " + endpoint_ + " (" + (json_ ? "JSON" : "protobuf") + (compress_ ? ", gzip)" : ")"));
     }
 
+    // The host drained first (within agent.shutdown_timeout); what is left
+    // now is dropped: a request still in flight under its own reason, since
+    // the receiver may have it (its answer never came).
     void stop() override {
         seal();
-        std::size_t lost = 0;
-        for (const Export &e : ready_) lost += e.records;
-        if (lost) {
-            ctx_.count_drop("unsent_at_stop", lost);
-            ctx_.warn("stopped with " + std::to_string(lost) + " records not yet accepted by " + endpoint_);
-        }
+        std::size_t in_flight = 0, unsent = 0;
+        for (const Export &e : ready_) (&e == &ready_.front() && client_->busy() ? in_flight : unsent) += e.records;
+        if (in_flight) ctx_.count_drop("in_flight_at_stop", in_flight);
+        if (unsent) ctx_.count_drop("unsent_at_stop", unsent);
+        if (in_flight + unsent)
+            ctx_.error("stopped with " + std::to_string(in_flight + unsent) + " records not acknowledged by " + endpoint_ +
+                       " (" + std::to_string(in_flight) + " of them in a request whose answer did not come)");
+        ready_.clear();
         client_.reset();
     }
 
@@ -150,7 +159,9 @@ private:
     void answered(HttpResult r) {
         Export &e = ready_.front();
         if (r.status >= 200 && r.status < 300) {
-            count_partial_success(r.body, e.metrics);
+            const std::uint64_t rejected = std::min<std::uint64_t>(rejected_records(r.body, e.metrics), e.records);
+            if (rejected) ctx_.count_drop("partial_success", rejected);
+            ctx_.count_delivered(e.records - rejected);
             ready_.pop_front();
             failures_ = 0;
             if (failing_) ctx_.info("exporting to " + endpoint_ + " again");
@@ -180,25 +191,30 @@ private:
         failing_ = true;
     }
 
-    // Reads a protobuf answer's partial_success (a JSON answer is not parsed).
-    void count_partial_success(const std::string &body, bool metrics) {
-        if (json_ || body.empty()) return;
+    // How many records a 2xx answer's partial_success rejects (0 when the
+    // answer is empty or not an answer in the request's encoding).
+    std::uint64_t rejected_records(const std::string &body, bool metrics) {
+        if (body.empty()) return 0;
         std::int64_t rejected = 0;
         std::string message;
+        auto parse = [&](auto &response) {
+            if (json_) return google::protobuf::util::JsonStringToMessage(body, &response).ok();
+            return response.ParseFromString(body);
+        };
         if (metrics) {
             ExportMetricsServiceResponse response;
-            if (!response.ParseFromString(body)) return;
+            if (!parse(response)) return 0;
             rejected = response.partial_success().rejected_data_points();
             message = response.partial_success().error_message();
         } else {
             ExportLogsServiceResponse response;
-            if (!response.ParseFromString(body)) return;
+            if (!parse(response)) return 0;
             rejected = response.partial_success().rejected_log_records();
             message = response.partial_success().error_message();
         }
-        if (rejected <= 0) return;
-        ctx_.count_drop("partial_success", static_cast<std::uint64_t>(rejected));
+        if (rejected <= 0) return 0;
         ctx_.warn("receiver rejected " + std::to_string(rejected) + " records: " + message);
+        return static_cast<std::uint64_t>(rejected);
     }
 
     std::string endpoint_;

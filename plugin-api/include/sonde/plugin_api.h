@@ -26,7 +26,7 @@ extern "C" {
 #endif
 
 #define SONDE_ABI_MAJOR 1
-#define SONDE_ABI_MINOR 1
+#define SONDE_ABI_MINOR 2
 
 /* The entry point carries the major in its name, so a host of another major
  * never calls into a plugin it cannot understand. */
@@ -42,7 +42,13 @@ typedef enum sonde_status {
     SONDE_ERR_UNAVAILABLE = 2, /* source/privilege/kernel feature missing */
     SONDE_ERR_INTERNAL = 3,    /* bug or unexpected failure (caught exception) */
     SONDE_ERR_ARGUMENT = 4,    /* a host function got an invalid argument */
-    SONDE_RETRY = 5            /* sink only: keep this batch, offer it again later */
+    SONDE_RETRY = 5,           /* sink only: keep this batch, offer it again later */
+    /* Since 1.2. Sink only, from consume: the agent's standard output, which
+     * this sink writes, was closed by its reader (EPIPE). The host counts the
+     * batch and everything queued for the sink as dropped (output_closed) and
+     * shuts the agent down in order, as a Unix filter ends when its reader
+     * goes away. A 1.1 host treats it as any other error. */
+    SONDE_ERR_OUTPUT_CLOSED = 6
 } sonde_status;
 
 typedef enum sonde_plugin_kind { SONDE_PLUGIN_INPUT = 1, SONDE_PLUGIN_SINK = 2 } sonde_plugin_kind;
@@ -212,6 +218,13 @@ typedef struct sonde_host_api {
      * watch per wait, re-armed as the plugin needs. */
     sonde_status (*watch_fd_once)(sonde_host_context *ctx, int fd, uint32_t events, sonde_fd_events_fn fn,
                                   void *user_data, uint64_t *out_handle);
+
+    /* Since 1.2. Sinks with SONDE_SINK_REPORTS_DELIVERY only: `count`
+     * records the sink accepted from consume() have reached its destination
+     * (what "delivered" means is the sink's to document). Every accepted record
+     * must end up reported exactly once, either here or through count_drop;
+     * until then the host counts it as queued in the sink. Any thread. */
+    void (*count_delivered)(sonde_host_context *ctx, uint64_t count);
 } sonde_host_api;
 
 /* Error report the host hands to fallible calls. The plugin writes a
@@ -291,7 +304,9 @@ typedef struct sonde_plugin_ops {
                            sonde_error *error);
     /* Required. Open sources, arm timers and watches. */
     sonde_status (*start)(sonde_instance *instance, sonde_error *error);
-    /* Required. Release what start acquired; timers are already cancelled. */
+    /* Required. Release what start acquired; timers are already cancelled.
+     * A sink with SONDE_SINK_REPORTS_DELIVERY counts everything it still
+     * holds as dropped here (count_drop, with a reason). */
     void (*stop)(sonde_instance *instance);
     /* Required. Free the instance. Called once, after stop if start ran. */
     void (*destroy)(sonde_instance *instance);
@@ -299,7 +314,9 @@ typedef struct sonde_plugin_ops {
     /* Sinks only, required for them: deliver one batch. SONDE_RETRY keeps
      * the batch for a later call; any other error drops it (counted). */
     sonde_status (*consume)(sonde_instance *instance, const sonde_batch *batch, sonde_error *error);
-    /* Sinks only, optional: write out anything buffered. */
+    /* Sinks only, optional: write out (or start sending) anything buffered.
+     * The host calls it when the agent drains at shutdown, once the sink's
+     * queue is empty, and again just before stop. */
     sonde_status (*flush)(sonde_instance *instance, sonde_error *error);
 
     /* Since 1.1. Sinks only, optional: the input instance `input_name` has
@@ -307,7 +324,16 @@ typedef struct sonde_plugin_ops {
      * series, like an exposition endpoint, drops that input's series). On
      * the sink's serialized context. */
     void (*input_stopped)(sonde_instance *instance, const char *input_name);
+
+    /* Since 1.2. SONDE_SINK_* flags; 0 for inputs. */
+    uint64_t flags;
 } sonde_plugin_ops;
+
+/* The sink buffers what consume() accepts and reports, through the host's
+ * count_delivered and count_drop, what became of every accepted record.
+ * Without this flag, a record counts as delivered when consume() returns
+ * SONDE_OK. Since 1.2. */
+#define SONDE_SINK_REPORTS_DELIVERY 1u
 
 typedef struct sonde_plugin_descriptor {
     uint32_t struct_size;

@@ -1,6 +1,7 @@
 // The otlp sink in the real agent against a receiver on loopback that
 // decodes with an independent implementation (tests/receiver/receiver.js,
 // using @opentelemetry/otlp-transformer's generated protobuf code).
+#include "accounting.hpp"
 #include "agent_process.hpp"
 #include "http_get.hpp"
 
@@ -12,8 +13,11 @@ using namespace sonde_test;
 namespace {
 
 // tls_dir: serve https with make_test_certs.sh's certificates, requiring a client certificate.
-Process start_receiver(std::uint16_t port, int fail_first = 0, const std::string &tls_dir = "") {
-    std::vector<std::string> command{"/usr/bin/env", "node", OTLP_RECEIVER, std::to_string(port), std::to_string(fail_first)};
+// answer_delay: RECEIVER_DELAY_MS of receiver.js (milliseconds, or "never").
+Process start_receiver(std::uint16_t port, int fail_first = 0, const std::string &tls_dir = "",
+                       const std::string &answer_delay = "0") {
+    std::vector<std::string> command{"/usr/bin/env", "RECEIVER_DELAY_MS=" + answer_delay, "node", OTLP_RECEIVER,
+                                     std::to_string(port), std::to_string(fail_first)};
     if (!tls_dir.empty()) command.push_back(tls_dir);
     Process receiver(command);
     receiver.read_until([](const std::string &out) { return out.find("\"listening\"") != std::string::npos; },
@@ -62,6 +66,21 @@ std::set<std::int64_t> sequences(const std::string &stdout_text) {
                 for (const auto &record : sl["logRecords"])
                     out.insert(std::stoll(attributes(record["attributes"])["sequence"]["intValue"].get<std::string>()));
     return out;
+}
+
+// Metric data points and log records the receiver decoded.
+std::uint64_t records_received(const std::string &stdout_text) {
+    std::uint64_t n = 0;
+    for (const auto &r : requests(stdout_text, "/v1/metrics"))
+        for (const auto &rm : r["request"]["resourceMetrics"])
+            for (const auto &sm : rm["scopeMetrics"])
+                for (const auto &metric : sm["metrics"])
+                    for (const char *kind : {"sum", "gauge", "histogram"})
+                        if (metric.contains(kind)) n += metric[kind]["dataPoints"].size();
+    for (const auto &r : requests(stdout_text, "/v1/logs"))
+        for (const auto &rl : r["request"]["resourceLogs"])
+            for (const auto &sl : rl["scopeLogs"]) n += sl["logRecords"].size();
+    return n;
 }
 
 }  // namespace
@@ -160,7 +179,11 @@ TEST_CASE("a receiver that stays down: the sink drops and counts, memory stays b
     INFO(agent.stderr_text);
     CHECK(agent.stderr_text.find("connect: Connection refused; retrying with backoff") != std::string::npos);
     CHECK(agent.stderr_text.find("queue_full=") != std::string::npos);  // the queue's policy dropped, counted
-    CHECK(agent.stderr_text.find("sinks.otlp delivered=") != std::string::npos);
+    // Everything routed is accounted for: nothing reached the receiver, so all of it was dropped.
+    Summary counts = parse_summary(agent.stderr_text);
+    check_sink_identity(counts, "sinks.otlp");
+    CHECK(counter(counts, "sinks.otlp", "delivered") == 0);
+    CHECK(counter(counts, "sinks.otlp", "routed") == counter(counts, "inputs.counting", "emitted"));
 }
 
 namespace {
@@ -233,4 +256,40 @@ TEST_CASE("TLS settings that cannot work are configuration errors naming the key
     Process plain(sonde({"check-config", "--config-dir", conf.path, "--plugin-dir", SONDE_PLUGIN_DIR}));
     CHECK(plain.wait() != 0);
     CHECK(plain.stderr_text.find("TLS settings need an https:// endpoint") != std::string::npos);
+}
+
+TEST_CASE("stopped while a request is in flight: the agent waits for the answer; what the receiver got is delivered") {
+    const std::uint16_t port = free_port();
+    Process receiver = start_receiver(port, 0, "", "800");
+    TempDir conf;
+    conf.write("s.toml", config(port));
+    Process agent = start_agent(conf);
+    // Stop just after the first request went out: its answer comes 800 ms later.
+    receiver.read_until([](const std::string &out) { return out.find("\"status\":200") != std::string::npos; },
+                        std::chrono::seconds(10));
+    stop(agent, receiver);
+    INFO(agent.stderr_text);
+    Summary counts = parse_summary(agent.stderr_text);
+    check_sink_identity(counts, "sinks.otlp");
+    CHECK(counter(counts, "sinks.otlp", "dropped") == 0);
+    CHECK(counter(counts, "sinks.otlp", "delivered") == counter(counts, "inputs.counting", "emitted"));
+    CHECK(counter(counts, "sinks.otlp", "delivered") == records_received(receiver.stdout_text));
+}
+
+TEST_CASE("a request never answered by the stop: counted as in_flight_at_stop, never as delivered") {
+    const std::uint16_t port = free_port();
+    Process receiver = start_receiver(port, 0, "", "never");
+    TempDir conf;
+    conf.write("s.toml", config(port));
+    conf.write("t.toml", "[agent]\nshutdown_timeout = \"500ms\"\n");
+    Process agent = start_agent(conf);
+    receiver.read_until([](const std::string &out) { return out.find("\"status\":200") != std::string::npos; },
+                        std::chrono::seconds(10));
+    stop(agent, receiver);
+    INFO(agent.stderr_text);
+    Summary counts = parse_summary(agent.stderr_text);
+    check_sink_identity(counts, "sinks.otlp");
+    CHECK(counter(counts, "sinks.otlp", "delivered") == 0);
+    CHECK(counter(counts, "sinks.otlp", "in_flight_at_stop") > 0);
+    CHECK(counter(counts, "sinks.otlp", "routed") == counter(counts, "inputs.counting", "emitted"));
 }

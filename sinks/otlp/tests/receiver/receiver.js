@@ -4,6 +4,8 @@
 // request on stdout. Usage: node receiver.js PORT [FAIL_FIRST_N] [TLS_DIR]
 // With TLS_DIR (make_test_certs.sh's output) it serves https and requires a
 // client certificate signed by TLS_DIR/ca.crt; each line names the client.
+// RECEIVER_DELAY_MS in the environment delays each answer (after decoding and
+// printing the request); "never" keeps every request unanswered.
 'use strict';
 const fs = require('fs');
 const http = require('http');
@@ -14,6 +16,7 @@ const root = require('@opentelemetry/otlp-transformer/build/src/generated/root')
 const port = Number(process.argv[2]);
 let failuresLeft = Number(process.argv[3] || 0);  // answer 503 to the first N requests
 const tlsDir = process.argv[4];
+const answerDelay = process.env.RECEIVER_DELAY_MS === 'never' ? 'never' : Number(process.env.RECEIVER_DELAY_MS || 0);
 const types = {
   '/v1/metrics': root.opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest,
   '/v1/logs': root.opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest,
@@ -43,8 +46,13 @@ const handler = (req, res) => {
     const request = type.toObject(message, { longs: String, enums: Number });
     const client = tlsDir ? req.socket.getPeerCertificate().subject.CN : undefined;
     console.log(JSON.stringify({ path: req.url, status: 200, contentType: req.headers['content-type'], client, request }));
-    res.writeHead(200, { 'Content-Type': 'application/x-protobuf' });
-    res.end();
+    const answer = () => {
+      res.writeHead(200, { 'Content-Type': 'application/x-protobuf' });
+      res.end();
+    };
+    if (answerDelay === 'never') return;
+    if (answerDelay > 0) setTimeout(answer, answerDelay);
+    else answer();
   });
 };
 
