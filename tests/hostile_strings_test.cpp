@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <set>
 #include <thread>
 
 using namespace sonde_test;
@@ -116,6 +117,23 @@ struct RenamedInterface {
     }
 };
 
+// The `device` attribute values of system.network.io points the OTLP receiver printed.
+std::set<std::string> otlp_devices(const std::vector<nlohmann::json> &requests) {
+    std::set<std::string> out;
+    for (const auto &line : requests) {
+        if (line.value("path", "") != "/v1/metrics") continue;
+        for (const auto &rm : line["request"].value("resourceMetrics", nlohmann::json::array()))
+            for (const auto &sm : rm.value("scopeMetrics", nlohmann::json::array()))
+                for (const auto &metric : sm.value("metrics", nlohmann::json::array())) {
+                    if (metric.value("name", "") != "system.network.io") continue;
+                    for (const auto &point : metric["sum"].value("dataPoints", nlohmann::json::array()))
+                        for (const auto &kv : point.value("attributes", nlohmann::json::array()))
+                            if (kv["key"] == "device") out.insert(kv["value"]["stringValue"].get<std::string>());
+                }
+    }
+    return out;
+}
+
 std::string promtool_verdict(const std::string &exposition, int &status) {
     const std::string path = "/tmp/sonde-hostile-" + std::to_string(getpid()) + ".prom";
     std::ofstream(path) << exposition;
@@ -130,18 +148,25 @@ std::string promtool_verdict(const std::string &exposition, int &status) {
 
 }  // namespace
 
-TEST_CASE("an interface named with bytes that are not UTF-8: valid JSON lines and a valid Prometheus exposition") {
+TEST_CASE("an interface named with bytes that are not UTF-8: valid JSON lines, Prometheus exposition and OTLP") {
     REQUIRE_MESSAGE(access("/usr/bin/promtool", X_OK) == 0, "promtool is missing (scripts/install-deps.sh installs it)");
     RenamedInterface interface(hostile_name);
     TempDir conf;
     const fs::path jsonl = conf.path / "jsonl";
-    const std::uint16_t port = free_port();
+    const std::uint16_t port = free_port(), otlp_port = free_port();
+    // The OTLP receiver the otlp sink's tests use: it decodes with an independent
+    // protobuf implementation and prints each request as a JSON line.
+    Process receiver({"/usr/bin/env", "node", OTLP_RECEIVER, std::to_string(otlp_port), "0"});
+    receiver.read_until([](const std::string &out) { return out.find("\"listening\"") != std::string::npos; },
+                        std::chrono::seconds(15));
+    REQUIRE_MESSAGE(receiver.stdout_text.find("\"listening\"") != std::string::npos, receiver.stderr_text);
     conf.write("s.toml", "[agent]\ninterval = \"100ms\"\n"
                          "[inputs.net]\nproc_root = \"/proc/" + std::to_string(interface.pid) + "\"\n"
                          "tcp_states = false\nprotocol_counters = false\n"
                          "[sinks.stdout]\n"
                          "[sinks.jsonl]\nplugin = \"file\"\ndirectory = \"" + jsonl.string() + "\"\n"
-                         "[sinks.prometheus]\nlisten = \"127.0.0.1:" + std::to_string(port) + "\"\n");
+                         "[sinks.prometheus]\nlisten = \"127.0.0.1:" + std::to_string(port) + "\"\n"
+                         "[sinks.otlp]\nendpoint = \"http://127.0.0.1:" + std::to_string(otlp_port) + "\"\n");
     Process agent(sonde_test::sonde({"run", "--config-dir", conf.path, "--plugin-dir", SONDE_PLUGIN_DIR}));
     agent.read_until([&](const std::string &out) {
         return agent.stderr_text.find("sinks.prometheus: serving") != std::string::npos &&
@@ -158,9 +183,20 @@ TEST_CASE("an interface named with bytes that are not UTF-8: valid JSON lines an
     INFO(verdict);
     CHECK(status == 0);
 
+    receiver.read_until([](const std::string &out) { return out.find("system.network.io") != std::string::npos; },
+                        std::chrono::seconds(10));
     kill(agent.pid, SIGTERM);
     REQUIRE(agent.wait() == 0);
     INFO(agent.stderr_text);
+    kill(receiver.pid, SIGTERM);
+    receiver.wait();
+    CHECK(otlp_devices(parse_every_line(receiver.stdout_text, "OTLP receiver")).count(repaired_name) == 1);
+    // Node's decoder repairs what it gets the same way, so the check above
+    // alone cannot tell; but libprotobuf logs every string field it
+    // serializes with invalid UTF-8, and strict decoders (Go's, in the
+    // OpenTelemetry Collector) refuse the whole request.
+    CHECK(agent.stderr_text.find("invalid UTF-8") == std::string::npos);
+
     auto is_renamed_device = [](const nlohmann::json &r) {
         return r["name"] == "system.network.io" && r["attributes"]["device"] == repaired_name;
     };
