@@ -2,6 +2,7 @@
 // under a disk budget that is never exceeded, files that read whole, binary
 // files that dump to the very JSON lines, torn and damaged tails reported, a
 // full disk (a small tmpfs this test mounts) and a deleted directory survived.
+#include "accounting.hpp"
 #include "agent_process.hpp"
 #include "read_file.hpp"
 
@@ -112,6 +113,46 @@ TEST_CASE("a full disk is survived: records wait, the agent runs, writing resume
                 first_tick |= record["name"] == "test.ticks" && record["value"] == 1;
         }
         CHECK(first_tick);
+        umount2(mountpoint.path.c_str(), MNT_DETACH);
+    }
+}
+
+TEST_CASE("stopped while the disk refuses writes: what is on disk is exactly what is counted delivered, the rest dropped") {
+    REQUIRE(geteuid() == 0);  // mounting a tmpfs
+    for (std::string format : {"jsonl", "binary"}) {
+        INFO("format " << format);
+        TempDir conf, mountpoint;
+        REQUIRE(mount("tmpfs", mountpoint.path.c_str(), "tmpfs", 0, "size=256k") == 0);
+        const fs::path dir = mountpoint.path / "records";
+        conf.write("s.toml", "[agent]\ninterval = \"5ms\"\n[inputs.counting]\n[sinks.file]\nformat = \"" + format +
+                                 "\"\ndirectory = \"" + dir.string() + "\"\nflush_interval = \"20ms\"\n");
+        Process agent = start_agent(conf);
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));  // some records reach the disk
+        {
+            std::ofstream filler(mountpoint.path / "filler", std::ios::binary);
+            std::string block(4096, 'f');
+            while (filler << block && filler.flush()) {
+            }
+        }
+        agent.read_until([&](const std::string &) { return agent.stderr_text.find("No space left on device") != std::string::npos; },
+                         std::chrono::seconds(10));
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));  // more records wait in memory
+        kill(agent.pid, SIGTERM);
+        CHECK(agent.wait() == 0);
+        INFO(agent.stderr_text);
+        Summary counts = parse_summary(agent.stderr_text);
+        check_sink_identity(counts, "sinks.file");
+        CHECK(counter(counts, "sinks.file", "routed") == counter(counts, "inputs.counting", "emitted"));
+        CHECK(counter(counts, "sinks.file", "unwritten_at_stop") > 0);
+        CHECK(agent.stderr_text.find("error sinks.file: stopped with") != std::string::npos);
+        std::uint64_t on_disk = 0;
+        for (const auto &entry : fs::directory_iterator(dir)) {
+            Process dump(sonde({"trace", "dump", entry.path().string()}));
+            CHECK(dump.wait() == 0);
+            on_disk += json_lines(dump.stdout_text).size();
+        }
+        CHECK(on_disk > 0);
+        CHECK(on_disk == counter(counts, "sinks.file", "delivered"));
         umount2(mountpoint.path.c_str(), MNT_DETACH);
     }
 }
