@@ -11,6 +11,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <cmath>
 #include <deque>
 #include <random>
 
@@ -181,10 +182,11 @@ private:
         ++failures_;
         double base = 250e6 * static_cast<double>(1ull << std::min<std::uint64_t>(failures_ - 1, 16));
         double delay = std::min(base, static_cast<double>(max_backoff_ns_)) * std::uniform_real_distribution(0.5, 1.5)(random_);
-        if (!r.retry_after.empty()) {
+        if (!r.retry_after.empty()) {  // delay-seconds; bounded by max_backoff (a huge or odd value is the receiver's)
             char *end = nullptr;
             double seconds = std::strtod(r.retry_after.c_str(), &end);
-            if (end != r.retry_after.c_str() && seconds >= 0) delay = seconds * 1e9;
+            if (end != r.retry_after.c_str() && seconds >= 0 && std::isfinite(seconds))
+                delay = std::min(seconds * 1e9, static_cast<double>(max_backoff_ns_));
         }
         next_attempt_ns_ = now_ns() + static_cast<std::int64_t>(delay);
         if (!failing_) ctx_.warn(endpoint_ + e.path + ": " + what + "; retrying with backoff");
@@ -195,26 +197,9 @@ private:
     // answer is empty or not an answer in the request's encoding).
     std::uint64_t rejected_records(const std::string &body, bool metrics) {
         if (body.empty()) return 0;
-        std::int64_t rejected = 0;
-        std::string message;
-        auto parse = [&](auto &response) {
-            if (json_) return google::protobuf::util::JsonStringToMessage(body, &response).ok();
-            return response.ParseFromString(body);
-        };
-        if (metrics) {
-            ExportMetricsServiceResponse response;
-            if (!parse(response)) return 0;
-            rejected = response.partial_success().rejected_data_points();
-            message = response.partial_success().error_message();
-        } else {
-            ExportLogsServiceResponse response;
-            if (!parse(response)) return 0;
-            rejected = response.partial_success().rejected_log_records();
-            message = response.partial_success().error_message();
-        }
-        if (rejected <= 0) return 0;
-        ctx_.warn("receiver rejected " + std::to_string(rejected) + " records: " + message);
-        return static_cast<std::uint64_t>(rejected);
+        PartialSuccess answer = parse_partial_success(body, json_, metrics);
+        if (answer.rejected) ctx_.warn("receiver rejected " + std::to_string(answer.rejected) + " records: " + answer.message);
+        return answer.rejected;
     }
 
     std::string endpoint_;
