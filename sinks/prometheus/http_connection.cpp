@@ -35,6 +35,7 @@ void HttpConnection::reset_parser() {
     parser_->header_limit(static_cast<std::uint32_t>(limits_.max_header_bytes));
     parser_->body_limit(limits_.max_body_bytes);
     parser_started_ = false;
+    need_more_than_ = 0;
 }
 
 std::size_t HttpConnection::input_room() const {
@@ -73,15 +74,19 @@ HttpConnection::Step HttpConnection::answer_one(const HttpHandler &handler) {
     if (closing_ || unwritten().size() > limits_.output_high_water) return Step::stop;
     while (!parser_->is_done()) {
         std::string_view pending = buffered();
-        if (pending.empty()) {
+        // Beast's parser must see more bytes than when it last asked for
+        // more (its chunk parser asserts it, and reads past the end if not).
+        if (pending.empty() || pending.size() <= need_more_than_) {
             if (input_ended_) closing_ = true;  // a partial request, or none, and nothing more comes
             return Step::need_more;
         }
         boost::beast::error_code ec;
         std::size_t used = parser_->put(boost::asio::buffer(pending.data(), pending.size()), ec);
         consumed_ += used;
+        need_more_than_ = 0;
         if (used > 0) parser_started_ = true;
         if (ec == http::error::need_more || (!ec && used == 0)) {
+            need_more_than_ = buffered().size();
             if (input_ended_) closing_ = true;
             return Step::need_more;
         }

@@ -114,13 +114,16 @@ void HttpServer::accept_ready() {
             admit(fd, peer_text(peer));
             continue;
         }
-        if (errno == EINTR || errno == ECONNABORTED) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) break;
-        // Out of descriptors or memory: the pending connection stays in the
-        // backlog and the listening socket stays readable, so waiting on it
-        // again would spin. Pause accepting until the next sweep.
+        int err = errno;
+        if (err == EINTR || err == ECONNABORTED) continue;
+        if (err == EAGAIN || err == EWOULDBLOCK) break;
+        // Out of descriptors: an idle connection gives its own up, as at
+        // max_connections. Else the pending connection stays in the backlog
+        // and the listening socket readable, so waiting on it again would
+        // spin: accepting pauses until the next sweep.
         ++counters_.accept_errors;
-        report(Cut::refused, "-", std::string("accept failed: ") + std::strerror(errno) + "; accepting again in a moment");
+        if ((err == EMFILE || err == ENFILE) && make_room("out of file descriptors")) continue;
+        report(Cut::refused, "-", std::string("accept failed: ") + std::strerror(err) + "; accepting again in a moment");
         accept_paused_ = true;
         return;
     }
@@ -128,7 +131,7 @@ void HttpServer::accept_ready() {
 }
 
 void HttpServer::admit(int fd, const std::string &peer) {
-    if (connections_.size() >= options_.max_connections && !make_room()) {
+    if (connections_.size() >= options_.max_connections && !make_room("at max_connections")) {
         send_last_words(fd, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
         ::close(fd);
         ++counters_.refused;
@@ -142,10 +145,10 @@ void HttpServer::admit(int fd, const std::string &peer) {
     service(c);  // a client usually sends its request with the connection: answer it now
 }
 
-// At the cap: closes the longest-idle connection, else the one that has
+// At the cap (`why`): closes the longest-idle connection, else the one that has
 // waited longest for the rest of a request. Connections busy with an answer
 // are left alone (write_timeout bounds them).
-bool HttpServer::make_room() {
+bool HttpServer::make_room(const char *why) {
     std::shared_ptr<Connection> victim;
     for (const auto &[fd, c] : connections_) {
         if (c->phase == Connection::Phase::writing) continue;
@@ -155,7 +158,7 @@ bool HttpServer::make_room() {
     }
     if (!victim) return false;
     cut(victim, Cut::evicted,
-        std::string("closed to admit a new connection at max_connections (") +
+        std::string("closed to admit a new connection, ") + why + " (" +
             (victim->phase == Connection::Phase::idle ? "idle" : "request incomplete") + " for " +
             std::to_string((steady_ns() - victim->phase_since) / 1'000'000) + " ms)");
     return true;

@@ -70,7 +70,7 @@ private:
     void arm_accept();
     void accept_ready();
     void admit(int fd, const std::string &peer);
-    bool make_room();
+    bool make_room(const char *why);
     void service(const std::shared_ptr<Connection> &c);
     bool read_available(Connection &c);
     bool flush(Connection &c);

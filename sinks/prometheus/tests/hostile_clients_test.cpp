@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <poll.h>
 
+#include <iterator>
+#include <sstream>
 #include <thread>
 
 using namespace sonde_test;
@@ -59,6 +61,17 @@ long rss_kib(pid_t pid) {
     for (std::string line; std::getline(status, line);)
         if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
     return -1;
+}
+
+double cpu_seconds(pid_t pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    std::istringstream fields(text.substr(text.rfind(')') + 2));
+    std::string field;
+    double ticks = 0;
+    for (int i = 3; i <= 15 && fields >> field; ++i)
+        if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime
+    return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 bool alive(const Process &agent) { return kill(agent.pid, 0) == 0 && waitpid(agent.pid, nullptr, WNOHANG) == 0; }
@@ -134,7 +147,7 @@ TEST_CASE("connections that send nothing or half a request cannot starve scraper
                      std::chrono::seconds(3));
     INFO(agent.stderr_text);
     CHECK(agent.stderr_text.find("connection from 127.0.0.1:") != std::string::npos);
-    CHECK(agent.stderr_text.find("closed to admit a new connection at max_connections") != std::string::npos);
+    CHECK(agent.stderr_text.find("closed to admit a new connection, at max_connections") != std::string::npos);
     kill(agent.pid, SIGTERM);
     CHECK(agent.wait() == 0);
     INFO(agent.stderr_text);
@@ -203,6 +216,31 @@ TEST_CASE("a flood of 300 connections: scrapes still answered, nothing refused w
     CHECK(agent.wait() == 0);
     INFO(agent.stderr_text);
     CHECK(agent.stderr_text.find("evicted ") != std::string::npos);
+}
+
+TEST_CASE("out of file descriptors: no busy loop, an idle connection makes room for a scrape") {
+    const std::uint16_t port = free_port();
+    TempDir conf;
+    conf.write("s.toml", config(port, "max_connections = 1000\n"));
+    Process agent({"/usr/bin/prlimit", "--nofile=64", SONDE_BINARY, "run", "--config-dir", conf.path.string(), "--plugin-dir",
+                   SONDE_PLUGIN_DIR, "--plugin-dir", ABI_PLUGIN_DIR});
+    agent.read_until([&](const std::string &) { return agent.stderr_text.find("sinks.prometheus: serving") != std::string::npos; },
+                     std::chrono::seconds(10));
+    REQUIRE(agent.stderr_text.find("sinks.prometheus: serving") != std::string::npos);
+    std::vector<int> flood;
+    for (int i = 0; i < 90; ++i) flood.push_back(connect_to(port));  // the backlog takes what accept cannot
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    const double cpu_before = cpu_seconds(agent.pid);
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    const double cpu = cpu_seconds(agent.pid) - cpu_before;
+    CHECK(cpu < 0.5);  // before: accept() failing with EMFILE, retried at once, forever (2 s of CPU in 2 s)
+    CHECK(http_get(port, "/metrics").status == 200);
+    for (int fd : flood) close(fd);
+    REQUIRE(alive(agent));
+    kill(agent.pid, SIGTERM);
+    CHECK(agent.wait() == 0);
+    INFO(agent.stderr_text);
+    CHECK(agent.stderr_text.find("out of file descriptors") != std::string::npos);
 }
 
 TEST_CASE("check-config refuses every listen address and option run would refuse, at file:line") {
