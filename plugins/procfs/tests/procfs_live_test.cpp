@@ -13,8 +13,10 @@ using namespace sonde::procfs;
 TEST_CASE("live meminfo agrees with sysinfo(2)") {
     struct sysinfo si {};
     REQUIRE(sysinfo(&si) == 0);
+    // MemInfo holds views into the text: the text must outlive it.
+    const std::string text = sonde_test::read_file("/proc/meminfo");
     MemInfo m;
-    REQUIRE_FALSE(parse_meminfo(sonde_test::read_file("/proc/meminfo"), m));
+    REQUIRE_FALSE(parse_meminfo(text, m));
     const double unit = si.mem_unit;
     CHECK(static_cast<double>(*m.find("MemTotal")) == doctest::Approx(si.totalram * unit).epsilon(0.001));
     CHECK(static_cast<double>(*m.find("SwapTotal")) == doctest::Approx(si.totalswap * unit).epsilon(0.001));
@@ -32,8 +34,9 @@ TEST_CASE("live loadavg agrees with sysinfo(2)") {
 }
 
 TEST_CASE("live stat has one line per online CPU and a total") {
+    const std::string text = sonde_test::read_file("/proc/stat");  // ProcStat holds views into it
     ProcStat s;
-    REQUIRE_FALSE(parse_stat(sonde_test::read_file("/proc/stat"), static_cast<double>(sysconf(_SC_CLK_TCK)), s));
+    REQUIRE_FALSE(parse_stat(text, static_cast<double>(sysconf(_SC_CLK_TCK)), s));
     CHECK(s.cpus.size() == static_cast<std::size_t>(sysconf(_SC_NPROCESSORS_ONLN)) + 1);
     struct sysinfo si {};
     REQUIRE(sysinfo(&si) == 0);
