@@ -176,7 +176,12 @@ TEST_CASE("binary and JSON lines of the same records: sonde trace dump of the bi
                          "[sinks.binary]\nplugin = \"file\"\nformat = \"binary\"\ndirectory = \"" + binary.path.string() +
                          "\"\nflush_interval = \"30ms\"\nmax_file_size = \"2KiB\"\n");
     Process agent = start_agent(conf);
+    // At least 1.5 s, and until the binary sink has rotated twice (a slower,
+    // e.g. sanitized, build emits fewer records per second).
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+    while (files_in(binary.path).size() < 3 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
     kill(agent.pid, SIGTERM);
     REQUIRE(agent.wait() == 0);
     INFO(agent.stderr_text);
