@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -31,7 +32,7 @@ const sonde_record_info slow_info{sizeof(sonde_record_info), SONDE_RECORD_EVENT,
 std::string binary_file(int frames, int per_frame) {
     sonde::RecordBinaryWriter writer("host", "test");
     std::string body;
-    std::vector<std::string> comms;
+    std::deque<std::string> comms;  // grows without moving: the values point into its strings
     for (int f = 0; f < frames; ++f) {
         std::vector<std::array<sonde_value, 3>> values(per_frame);
         std::vector<sonde_event> events;
