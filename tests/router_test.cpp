@@ -258,6 +258,7 @@ TEST_CASE("a batch copies invalid UTF-8 in string values as U+FFFD, valid string
     CHECK(copied(2, 0) == fffd);
     CHECK(copied(2, 1) == long_name + fffd);
     CHECK(copied(2, 2) == fffd + fffd + fffd + fffd);
+    CHECK(b->repaired_strings() == 4);
 
     // Metric points go through the same copy.
     const char *device[] = {"device"};
@@ -272,4 +273,8 @@ TEST_CASE("a batch copies invalid UTF-8 in string values as U+FFFD, valid string
     REQUIRE(b->copy_metrics(nullptr, *t.find(id), &p, 1, 1, 1) == SONDE_OK);
     const sonde_str &s = b->group().points[0].attributes[0].as.s;
     CHECK(std::string(s.data, s.size) == "eth" + fffd);
+    CHECK(b->repaired_strings() == 1);
+    p.attributes = &values[0][1];  // valid: nothing repaired
+    REQUIRE(b->copy_metrics(nullptr, *t.find(id), &p, 1, 1, 1) == SONDE_OK);
+    CHECK(b->repaired_strings() == 0);
 }

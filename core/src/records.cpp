@@ -164,6 +164,7 @@ void Batch::repair_strings() {
     for (sonde_value &v : values_) {
         if (v.type != SONDE_VALUE_STRING) continue;
         const std::size_t at = repaired.size();
+        repaired_strings_ += invalid(v);
         utf8::for_each_repaired(view(v.as.s), [&](std::string_view piece) {
             repaired.insert(repaired.end(), piece.begin(), piece.end());
         });
@@ -277,6 +278,7 @@ void Batch::clear() {
     events_.clear();
     values_.clear();
     strings_.clear();
+    repaired_strings_ = 0;
     histograms_.clear();
     bounds_.clear();
     counts_.clear();

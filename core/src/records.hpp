@@ -57,6 +57,9 @@ public:
     const RecordDeclaration *declaration() const { return declaration_; }
     std::size_t size() const { return declaration_->is_metric() ? points_.size() : events_.size(); }
     sonde_record_group group() const;
+    // How many string values the last copy changed to make them valid UTF-8
+    // (for self-metrics: a source that emits such strings is worth knowing).
+    std::size_t repaired_strings() const { return repaired_strings_; }
 
     // Copy `count` records (stride = first struct_size) of `declaration`.
     // Fills time 0 with now_ns and start time 0 with start_ns.
@@ -84,6 +87,7 @@ private:
     std::vector<sonde_event> events_;
     std::vector<sonde_value> values_;
     std::vector<char> strings_;
+    std::size_t repaired_strings_ = 0;
     std::vector<sonde_histogram> histograms_;
     std::vector<double> bounds_;
     std::vector<std::uint64_t> counts_;
