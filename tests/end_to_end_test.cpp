@@ -112,8 +112,8 @@ TEST_CASE("check-config: every error as file:line:column, exit 1; a good dir exi
 TEST_CASE("check-config runs each plugin's full validation: what it accepts, run starts") {
     // Each of these was accepted by check-config and then refused (or did nothing) at run.
     const std::pair<const char *, const char *> bad[] = {
-        {"flush_interval = \"0s\"", "sinks.file.flush_interval: must be at least 1ms"},
-        {"max_buffer = \"0\"", "sinks.file.max_buffer: must be at least 4KiB"},
+        {"flush_interval = \"0s\"", "sinks.file.flush_interval: \"0s\" is out of range [1ms, 1h]"},
+        {"max_buffer = \"0\"", "sinks.file.max_buffer: \"0\" is out of range [4KiB, 1TiB]"},
     };
     for (const auto &[line, message] : bad) {
         INFO(line);
@@ -125,6 +125,26 @@ TEST_CASE("check-config runs each plugin's full validation: what it accepts, run
         CHECK(check.stderr_text.find(conf.path.string() + "/a.toml:4:1: " + message) != std::string::npos);
     }
 }
+
+#ifdef SONDE_EVERY_PLUGIN_BUILT
+TEST_CASE("check-config refuses sizes and ids the kernel or the sink would refuse at run") {
+    const std::pair<const char *, const char *> bad[] = {
+        {"[inputs.syscall]\nmax_threads = 100000000000", "inputs.syscall.max_threads: 100000000000 is out of range"},
+        {"[inputs.syscall]\nring_buffer_size = \"1TiB\"", "inputs.syscall.ring_buffer_size: \"1TiB\" is out of range"},
+        {"[inputs.sched]\npid = 99999999999", "inputs.sched.pid: 99999999999 is out of range"},
+        {"[sinks.otlp]\nmax_batch_size = -1", "sinks.otlp.max_batch_size: -1 is out of range"},
+        {"[sinks.otlp]\ntimeout = \"0s\"", "sinks.otlp.timeout: \"0s\" is out of range"},
+    };
+    for (const auto &[text, message] : bad) {
+        INFO(text);
+        TempDir conf;
+        conf.write("a.toml", text);
+        Process check(sonde({"check-config", "--config-dir", conf.path, "--plugin-dir", SONDE_PLUGIN_DIR}));
+        CHECK(check.wait() == 1);
+        CHECK(check.stderr_text.find(conf.path.string() + "/a.toml:2:1: " + message) != std::string::npos);
+    }
+}
+#endif
 
 TEST_CASE("subscriptions that can deliver nothing are named, in check-config and in the run log") {
     TempDir conf;

@@ -65,7 +65,7 @@ public:
         : InputPlugin(ctx),
           per_object_(ctx.config().get_bool("per_object", false)),
           name_prefix_(ctx.config().get_string("name_prefix", "")),
-          max_objects_(ctx.config().get_int("max_objects", 10000)),
+          max_objects_(ctx.config().get_int("max_objects", 10000, 1, 1 << 20)),
           program_count_(ctx.declare(program_count)),
           program_memlock_(ctx.declare(program_memlock)),
           map_count_(ctx.declare(map_count)),

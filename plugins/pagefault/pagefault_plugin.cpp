@@ -63,10 +63,10 @@ class PageFaultTracer final : public InputPlugin {
 public:
     explicit PageFaultTracer(Context &ctx)
         : InputPlugin(ctx),
-          pid_(ctx.config().get_int("pid", 0)),
+          pid_(ctx.config().get_int("pid", 0, 0, bpf::max_pid)),
           comm_(ctx.config().get_string("comm", "")),
           sample_interval_ns_(ctx.config().get_duration_ns("sample_interval", 0)),
-          max_threads_(ctx.config().get_int("max_threads", 65536)),
+          max_threads_(ctx.config().get_int("max_threads", 65536, 1, bpf::max_map_entries)),
           hooks_(bpf::hook_order(ctx.config())),
           latency_(ctx.declare(latency_spec)),
           count_(ctx.declare(count_spec)),

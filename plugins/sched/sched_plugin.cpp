@@ -37,12 +37,12 @@ class SchedTracer final : public InputPlugin {
 public:
     explicit SchedTracer(Context &ctx)
         : InputPlugin(ctx),
-          pid_(ctx.config().get_int("pid", 0)),
+          pid_(ctx.config().get_int("pid", 0, 0, bpf::max_pid)),
           comm_(ctx.config().get_string("comm", "")),
           group_by_(parse_group(ctx.config().get_string("group_by", "none"))),
           slow_threshold_ns_(ctx.config().get_duration_ns("slow_threshold", 0)),
-          max_threads_(ctx.config().get_int("max_threads", 65536)),
-          max_groups_(ctx.config().get_int("max_groups", 1024)),
+          max_threads_(ctx.config().get_int("max_threads", 65536, 1, bpf::max_map_entries)),
+          max_groups_(ctx.config().get_int("max_groups", 1024, 1, bpf::max_map_entries)),
           hooks_(bpf::hook_order(ctx.config())),
           latency_(ctx.declare(MetricSpec{"sched.runqueue.latency", SONDE_METRIC_HISTOGRAM, "s",
                                           "Time from runnable (wakeup or preemption) to running", group_keys({})})),

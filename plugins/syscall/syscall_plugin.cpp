@@ -53,10 +53,10 @@ public:
     explicit SyscallTracer(Context &ctx)
         : InputPlugin(ctx),
           threshold_ns_(ctx.config().get_duration_ns("threshold", 10'000'000)),
-          pid_(ctx.config().get_int("pid", 0)),
+          pid_(ctx.config().get_int("pid", 0, 0, bpf::max_pid)),
           comm_(ctx.config().get_string("comm", "")),
-          max_threads_(ctx.config().get_int("max_threads", 65536)),
-          ring_bytes_(ctx.config().get_size_bytes("ring_buffer_size", 1 << 20)),
+          max_threads_(ctx.config().get_int("max_threads", 65536, 1, bpf::max_map_entries)),
+          ring_bytes_(ctx.config().get_size_bytes("ring_buffer_size", 1 << 20, 4096, 1ull << 30)),
           histograms_(ctx.config().get_bool("histograms", false)),
           hooks_(bpf::hook_order(ctx.config())),
           event_(ctx.declare(slow_syscall)),

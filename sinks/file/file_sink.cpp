@@ -132,10 +132,10 @@ public:
           directory_(ctx.config().get_string("directory", "")),
           prefix_(ctx.config().get_string("prefix", "sonde")),
           max_file_bytes_(ctx.config().get_size_bytes("max_file_size", 64ull << 20)),
-          max_file_age_ns_(ctx.config().get_duration_ns("max_file_age", 3600'000'000'000ull)),
+          max_file_age_ns_(ctx.config().get_duration_ns("max_file_age", 3600'000'000'000ull, 100'000'000, max_duration_ns)),
           max_total_bytes_(ctx.config().get_size_bytes("max_total_size", 1ull << 30)),
-          flush_interval_ns_(ctx.config().get_duration_ns("flush_interval", 1'000'000'000)),
-          max_buffer_bytes_(ctx.config().get_size_bytes("max_buffer", 16ull << 20)),
+          flush_interval_ns_(ctx.config().get_duration_ns("flush_interval", 1'000'000'000, 1'000'000, 3600'000'000'000)),
+          max_buffer_bytes_(ctx.config().get_size_bytes("max_buffer", 16ull << 20, 4096, 1ull << 40)),
           sync_(parse_sync(ctx.config().get_string("fsync", "on_rotate"))) {
         const std::string format = ctx.config().get_string("format", "jsonl");
         if (format == "jsonl") format_ = std::make_unique<JsonLinesFormat>();
@@ -147,9 +147,6 @@ public:
         if (prefix_.empty() || prefix_.find('/') != std::string::npos)
             throw ConfigError("prefix", "must be a non-empty file name prefix");
         if (max_file_bytes_ < 1024) throw ConfigError("max_file_size", "must be at least 1KiB");
-        if (max_buffer_bytes_ < 4096) throw ConfigError("max_buffer", "must be at least 4KiB");
-        if (flush_interval_ns_ < 1'000'000) throw ConfigError("flush_interval", "must be at least 1ms");
-        if (max_file_age_ns_ < 100'000'000) throw ConfigError("max_file_age", "must be at least 100ms");
         if (max_total_bytes_ < max_file_bytes_)
             throw ConfigError("max_total_size", "must be at least max_file_size");
     }

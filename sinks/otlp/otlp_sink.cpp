@@ -41,10 +41,10 @@ public:
           endpoint_(ctx.config().get_string("endpoint", "http://127.0.0.1:4318")),
           json_(parse_encoding(ctx.config().get_string("encoding", "protobuf"))),
           compress_(ctx.config().get_bool("gzip", true)),
-          max_batch_size_(static_cast<std::size_t>(ctx.config().get_int("max_batch_size", 8192))),
-          max_batch_age_ns_(ctx.config().get_duration_ns("max_batch_age", 1'000'000'000)),
-          timeout_ns_(ctx.config().get_duration_ns("timeout", 10'000'000'000)),
-          max_backoff_ns_(ctx.config().get_duration_ns("max_backoff", 30'000'000'000)),
+          max_batch_size_(static_cast<std::size_t>(ctx.config().get_int("max_batch_size", 8192, 1, 1 << 20))),
+          max_batch_age_ns_(ctx.config().get_duration_ns("max_batch_age", 1'000'000'000, 1'000'000, 3600'000'000'000)),
+          timeout_ns_(ctx.config().get_duration_ns("timeout", 10'000'000'000, 1'000'000, 3600'000'000'000)),
+          max_backoff_ns_(ctx.config().get_duration_ns("max_backoff", 30'000'000'000, 1'000'000, 86400'000'000'000)),
           resource_(resource_from(ctx.config())),
           builder_(resource_) {
         Config headers = ctx.config().get_table("headers");
@@ -55,7 +55,6 @@ public:
         if (endpoint_address_.tls) tls_ = std::make_unique<TlsContext>(tls, endpoint_address_.host);
         else if (!tls.ca_file.empty() || !tls.cert_file.empty() || !tls.server_name.empty() || tls.insecure_skip_verify)
             throw ConfigError("tls", "TLS settings need an https:// endpoint");
-        if (max_batch_size_ < 1) throw ConfigError("max_batch_size", "must be at least 1");
         headers_.emplace_back("Content-Type", json_ ? "application/json" : "application/x-protobuf");
         if (compress_) headers_.emplace_back("Content-Encoding", "gzip");
     }

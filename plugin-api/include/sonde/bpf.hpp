@@ -27,6 +27,11 @@
 
 namespace sonde::bpf {
 
+// Upper bounds for configuration keys that size maps or filter by pid, so a
+// value the kernel would refuse at start is refused by check-config instead.
+inline constexpr std::int64_t max_pid = 4'194'304;           // PID_MAX_LIMIT on 64-bit
+inline constexpr std::int64_t max_map_entries = 16'777'216;  // per map, far above any sane use
+
 // ---------------------------------------------------------------------------
 // libbpf messages: warnings are kept (the last one explains a failed load),
 // debug chatter is dropped. libbpf's print hook is process-wide.
