@@ -198,12 +198,12 @@ TEST_CASE("a declaration with invalid UTF-8 is refused, naming the string and th
     std::uint32_t id;
     std::string error;
     CHECK(t.declare(d, id, error) == SONDE_ERR_ARGUMENT);
-    CHECK(error == "syscall.slow: declaration refused: attribute key 1 is not valid UTF-8 (byte 0xff at offset 2 of "
+    CHECK(error == "syscall.slow: attribute key 1 is not valid UTF-8 (byte 0xff at offset 2 of "
                    "\"pa\xEF\xBF\xBDth\")");
     keys[1] = "path";
     d.unit = "\xC0\xAF";
     CHECK(t.declare(d, id, error) == SONDE_ERR_ARGUMENT);
-    CHECK(error == "syscall.slow: declaration refused: unit is not valid UTF-8 (byte 0xc0 at offset 0 of "
+    CHECK(error == "syscall.slow: unit is not valid UTF-8 (byte 0xc0 at offset 0 of "
                    "\"\xEF\xBF\xBD\xEF\xBF\xBD\")");
     d.unit = "";
     d.description = "slow \xED\xA0\x80";
@@ -212,7 +212,7 @@ TEST_CASE("a declaration with invalid UTF-8 is refused, naming the string and th
     d.description = "";
     d.name = "bad\xFF";
     CHECK(t.declare(d, id, error) == SONDE_ERR_ARGUMENT);
-    CHECK(error == "declaration refused: record name is not valid UTF-8 (byte 0xff at offset 3 of \"bad\xEF\xBF\xBD\")");
+    CHECK(error == "record name is not valid UTF-8 (byte 0xff at offset 3 of \"bad\xEF\xBF\xBD\")");
     CHECK(t.all().empty());
     d.name = "syscall.slow";
     CHECK(t.declare(d, id, error) == SONDE_OK);

@@ -60,7 +60,7 @@ sonde_status DeclarationTable::declare(const sonde_record_decl &decl, std::uint3
         return SONDE_ERR_ARGUMENT;
     }
     if (std::string why = utf8_error("record name", decl.name); !why.empty()) {
-        error = "declaration refused: " + why;
+        error = why;
         return SONDE_ERR_ARGUMENT;
     }
     if (decl.record_kind != SONDE_RECORD_METRIC && decl.record_kind != SONDE_RECORD_EVENT) {
@@ -77,7 +77,7 @@ sonde_status DeclarationTable::declare(const sonde_record_decl &decl, std::uint3
         return SONDE_ERR_ARGUMENT;
     }
     if (std::string why = declaration_utf8_error(decl); !why.empty()) {
-        error = std::string(decl.name) + ": declaration refused: " + why;
+        error = std::string(decl.name) + ": " + why;
         return SONDE_ERR_ARGUMENT;
     }
     std::lock_guard lock(mutex_);
