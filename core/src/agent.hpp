@@ -3,7 +3,8 @@
 #pragma once
 
 #include "config.hpp"
-#include "instance.hpp"
+#include "input_instance.hpp"
+#include "sink_instance.hpp"
 #include "plugin_library.hpp"
 #include "records.hpp"
 #include "router.hpp"
