@@ -1,5 +1,7 @@
 #include "http_server.hpp"
 
+#include "listen_address.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -21,18 +23,6 @@ constexpr int accepts_per_wakeup = 64;
 std::int64_t steady_ns() {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
         .count();
-}
-
-std::string peer_text(const sockaddr_storage &address) {
-    char host[INET6_ADDRSTRLEN] = "?";
-    if (address.ss_family == AF_INET6) {
-        const auto &a6 = reinterpret_cast<const sockaddr_in6 &>(address);
-        inet_ntop(AF_INET6, &a6.sin6_addr, host, sizeof host);
-        return "[" + std::string(host) + "]:" + std::to_string(ntohs(a6.sin6_port));
-    }
-    const auto &a4 = reinterpret_cast<const sockaddr_in &>(address);
-    inet_ntop(AF_INET, &a4.sin_addr, host, sizeof host);
-    return std::string(host) + ":" + std::to_string(ntohs(a4.sin_port));
 }
 
 // Best effort, never blocks: the socket is about to be closed anyway.
@@ -111,7 +101,7 @@ void HttpServer::accept_ready() {
         socklen_t length = sizeof peer;
         int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr *>(&peer), &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
-            admit(fd, peer_text(peer));
+            admit(fd, numeric_text(peer));
             continue;
         }
         int err = errno;

@@ -26,17 +26,6 @@ std::uint16_t parse_port(const std::string &listen, const std::string &text) {
     return static_cast<std::uint16_t>(port);
 }
 
-std::string numeric_text(const sockaddr_storage &address) {
-    char host[INET6_ADDRSTRLEN] = {};
-    if (address.ss_family == AF_INET6) {
-        const auto &a6 = reinterpret_cast<const sockaddr_in6 &>(address);
-        inet_ntop(AF_INET6, &a6.sin6_addr, host, sizeof host);
-        return "[" + std::string(host) + "]:" + std::to_string(ntohs(a6.sin6_port));
-    }
-    const auto &a4 = reinterpret_cast<const sockaddr_in &>(address);
-    inet_ntop(AF_INET, &a4.sin_addr, host, sizeof host);
-    return std::string(host) + ":" + std::to_string(ntohs(a4.sin_port));
-}
 
 void resolve_name(const std::string &listen, const std::string &host, std::uint16_t port, ListenAddress &out) {
     addrinfo hints{};
@@ -68,6 +57,18 @@ void resolve_name(const std::string &listen, const std::string &host, std::uint1
 }
 
 }  // namespace
+
+std::string numeric_text(const sockaddr_storage &address) {
+    char host[INET6_ADDRSTRLEN] = {};
+    if (address.ss_family == AF_INET6) {
+        const auto &a6 = reinterpret_cast<const sockaddr_in6 &>(address);
+        inet_ntop(AF_INET6, &a6.sin6_addr, host, sizeof host);
+        return "[" + std::string(host) + "]:" + std::to_string(ntohs(a6.sin6_port));
+    }
+    const auto &a4 = reinterpret_cast<const sockaddr_in &>(address);
+    inet_ntop(AF_INET, &a4.sin_addr, host, sizeof host);
+    return std::string(host) + ":" + std::to_string(ntohs(a4.sin_port));
+}
 
 ListenAddress resolve_listen(const std::string &listen) {
     if (listen.empty()) refuse(listen, "empty; expected \"host:port\" such as \"127.0.0.1:9464\"");

@@ -23,4 +23,7 @@ struct ListenAddress {
 // Throws ConfigError with key "listen" naming what is wrong.
 ListenAddress resolve_listen(const std::string &listen);
 
+// An IPv4 or IPv6 socket address as "127.0.0.1:9464" or "[::1]:9464".
+std::string numeric_text(const sockaddr_storage &address);
+
 }  // namespace sonde::prometheus

@@ -258,38 +258,40 @@ TEST_CASE("TLS settings that cannot work are configuration errors naming the key
     CHECK(plain.stderr_text.find("TLS settings need an https:// endpoint") != std::string::npos);
 }
 
-TEST_CASE("stopped while a request is in flight: the agent waits for the answer; what the receiver got is delivered") {
+namespace {
+// Runs the agent until its first request reached a receiver that answers
+// after `answer_delay` (receiver.js), then stops both; the agent's summary.
+Summary stop_during_first_request(const std::string &answer_delay, const std::string &agent_table,
+                                  std::string *received) {
     const std::uint16_t port = free_port();
-    Process receiver = start_receiver(port, 0, "", "800");
+    Process receiver = start_receiver(port, 0, "", answer_delay);
     TempDir conf;
     conf.write("s.toml", config(port));
+    conf.write("t.toml", agent_table);
     Process agent = start_agent(conf);
-    // Stop just after the first request went out: its answer comes 800 ms later.
     receiver.read_until([](const std::string &out) { return out.find("\"status\":200") != std::string::npos; },
                         std::chrono::seconds(10));
     stop(agent, receiver);
     INFO(agent.stderr_text);
     Summary counts = parse_summary(agent.stderr_text);
     check_sink_identity(counts, "sinks.otlp");
+    CHECK(counter(counts, "sinks.otlp", "routed") == counter(counts, "inputs.counting", "emitted"));
+    *received = receiver.stdout_text;
+    return counts;
+}
+}  // namespace
+
+TEST_CASE("stopped while a request is in flight: the agent waits for the answer; what the receiver got is delivered") {
+    std::string received;
+    Summary counts = stop_during_first_request("800", "", &received);  // the answer comes 800 ms after the stop
     CHECK(counter(counts, "sinks.otlp", "dropped") == 0);
     CHECK(counter(counts, "sinks.otlp", "delivered") == counter(counts, "inputs.counting", "emitted"));
-    CHECK(counter(counts, "sinks.otlp", "delivered") == records_received(receiver.stdout_text));
+    CHECK(counter(counts, "sinks.otlp", "delivered") == records_received(received));
 }
 
 TEST_CASE("a request never answered by the stop: counted as in_flight_at_stop, never as delivered") {
-    const std::uint16_t port = free_port();
-    Process receiver = start_receiver(port, 0, "", "never");
-    TempDir conf;
-    conf.write("s.toml", config(port));
-    conf.write("t.toml", "[agent]\nshutdown_timeout = \"500ms\"\n");
-    Process agent = start_agent(conf);
-    receiver.read_until([](const std::string &out) { return out.find("\"status\":200") != std::string::npos; },
-                        std::chrono::seconds(10));
-    stop(agent, receiver);
-    INFO(agent.stderr_text);
-    Summary counts = parse_summary(agent.stderr_text);
-    check_sink_identity(counts, "sinks.otlp");
+    std::string received;
+    Summary counts = stop_during_first_request("never", "[agent]\nshutdown_timeout = \"500ms\"\n", &received);
     CHECK(counter(counts, "sinks.otlp", "delivered") == 0);
     CHECK(counter(counts, "sinks.otlp", "in_flight_at_stop") > 0);
-    CHECK(counter(counts, "sinks.otlp", "routed") == counter(counts, "inputs.counting", "emitted"));
 }
