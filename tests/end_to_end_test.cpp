@@ -162,7 +162,8 @@ TEST_CASE("subscriptions that can deliver nothing are named, in check-config and
     for (const std::string &expected :
          {file + ":3:1: sinks.stdout.inputs: 'procsf' matches no input instance (configured: procfs)",
           file + ":6:1: sinks.other.match: 'system.cpu.tme' matches none of the records its inputs declare",
-          file + ":7:1: sinks.third: receives no records"}) {
+          file + ":7:1: sinks.third: receives no records",
+          file + ":1:1: inputs.procfs: no sink receives any of its records"}) {
         CHECK_MESSAGE(check.stderr_text.find("warning: " + expected) != std::string::npos, expected);
         CHECK_MESSAGE(run.stderr_text.find("warning " + expected) != std::string::npos, run.stderr_text);
     }

@@ -192,13 +192,14 @@ void Agent::catch_signals() {
     wait_for_signal();
 }
 
-std::vector<ConfigError> Agent::subscription_warnings() {
+std::vector<ConfigError> Agent::routing_warnings() {
     std::lock_guard lock(instances_mutex_);
     std::vector<RoutedInput> inputs;
-    for (const auto &input : inputs_) inputs.push_back({input->slot(), input->name(), input->declarations()});
+    for (const auto &input : inputs_)
+        inputs.push_back({input->slot(), input->name(), input->declarations(), input->config().location});
     std::vector<const InstanceConfig *> sinks;
     for (const auto &sink : sinks_) sinks.push_back(&sink->config());
-    return unmatched_subscriptions(inputs, sinks);
+    return sonde::core::routing_warnings(inputs, sinks);
 }
 
 int Agent::run() {

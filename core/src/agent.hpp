@@ -54,9 +54,9 @@ public:
     // one that arrives before run() is acted upon when it starts.
     void catch_signals();
 
-    // Sink subscriptions that can deliver nothing, given the instances added
-    // so far and what they declared (router.hpp unmatched_subscriptions).
-    std::vector<ConfigError> subscription_warnings();
+    // Routes that can carry nothing, given the instances added so far and
+    // what they declared (router.hpp routing_warnings).
+    std::vector<ConfigError> routing_warnings();
 
     // One line per instance with its counters: inputs emitted, dropped;
     // sinks routed = delivered + dropped (by reason) + queued.

@@ -137,7 +137,7 @@ int run(const Options &o) {
         }
     }
     if (sinks == 0) logger->warn("no sink is running: records go nowhere");
-    for (const ConfigError &w : agent.subscription_warnings()) logger->warn("{}", w.format());
+    for (const ConfigError &w : agent.routing_warnings()) logger->warn("{}", w.format());
     logger->info("sonde {} running with config {} and plugins from {}", SONDE_VERSION, o.config_dir.string(),
                  o.plugin_dirs.front().string());
     return agent.run();
@@ -167,13 +167,13 @@ int check_config(const Options &o) {
             }
             created.push_back(made);
             if (auto input = std::dynamic_pointer_cast<InputInstance>(made))
-                inputs.push_back({input->slot(), input->name(), input->declarations()});
+                inputs.push_back({input->slot(), input->name(), input->declarations(), instance.location});
             else
                 sinks.push_back(&instance);
         }
     }
     if (errors) return 1;
-    for (const ConfigError &w : unmatched_subscriptions(inputs, sinks))
+    for (const ConfigError &w : routing_warnings(inputs, sinks))
         std::fprintf(stderr, "warning: %s\n", w.format().c_str());
     std::printf("%s: OK (%zu files, %zu inputs, %zu sinks)\n", o.config_dir.c_str(), load.files.size(),
                 load.config.inputs.size(), load.config.sinks.size());

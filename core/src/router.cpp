@@ -55,7 +55,7 @@ std::string names_of(const std::vector<RoutedInput> &inputs) {
 }
 }  // namespace
 
-std::vector<ConfigError> unmatched_subscriptions(const std::vector<RoutedInput> &inputs,
+std::vector<ConfigError> routing_warnings(const std::vector<RoutedInput> &inputs,
                                                  const std::vector<const InstanceConfig *> &sinks) {
     std::vector<ConfigError> out;
     for (const InstanceConfig *sink : sinks) {
@@ -89,6 +89,13 @@ std::vector<ConfigError> unmatched_subscriptions(const std::vector<RoutedInput> 
         if (!receives && !subscribed.empty() && !said)
             warn("", "receives no records: its kinds, match and exclude accept none of the records its inputs declare");
     }
+    if (sinks.empty()) return out;  // said once as "no sink is running"
+    std::vector<Subscription> subscriptions;
+    for (const InstanceConfig *sink : sinks) subscriptions.push_back(sink->subscription);
+    const RouteMap map = RouteMap::compile(inputs, subscriptions);
+    for (const RoutedInput &input : inputs)
+        if (!input.declarations.empty() && map.sinks_of_input(input.slot).empty())
+            out.push_back({input.location, "inputs." + input.name + ": no sink receives any of its records"});
     return out;
 }
 

@@ -23,6 +23,7 @@ struct RoutedInput {
     std::uint32_t slot;  // stable index of the input instance
     std::string name;
     std::vector<const RecordDeclaration *> declarations;  // index = record id
+    SourceLocation location{};                             // its table, for warnings
 };
 
 // routes[slot][record_id] = indexes into the sink list given to compile.
@@ -48,12 +49,13 @@ private:
 // True when name matches any of the shell globs (fnmatch rules).
 bool glob_any(const std::vector<std::string> &globs, const std::string &name);
 
-// Subscriptions that can never deliver anything, one error-shaped warning
-// each, pointing at the sink's key: an `inputs` glob that names no input
+// Routes that can never carry anything, one error-shaped warning each,
+// pointing at the key or table: an `inputs` glob that names no input
 // instance, a `match` glob that matches no record the sink's inputs declare,
-// and a sink that receives no record at all. `sinks` are the configurations
-// of the sink instances, `inputs` every input instance with its declarations.
-std::vector<ConfigError> unmatched_subscriptions(const std::vector<RoutedInput> &inputs,
+// a sink that receives no record at all, and (when there are sinks) an input
+// no sink receives anything from. `sinks` are the configurations of the sink
+// instances, `inputs` every input instance with its declarations.
+std::vector<ConfigError> routing_warnings(const std::vector<RoutedInput> &inputs,
                                                  const std::vector<const InstanceConfig *> &sinks);
 
 // Why the host dropped records on their way to a sink (docs/accounting.md).
