@@ -176,7 +176,9 @@ void Instance::count_delivered(std::uint64_t) { warn_limited("count_delivered is
 sonde_status Instance::add_timer(std::uint64_t period_ns, sonde_timer_fn fn, void *user_data,
                                  std::uint64_t &out_handle) {
     State s = state_.load();
-    if (!fn || period_ns == 0 || !on_strand() || (s != State::starting && s != State::running))
+    // Periods above max_duration_ns would overflow the timer's arithmetic.
+    if (!fn || period_ns == 0 || period_ns > max_duration_ns || !on_strand() ||
+        (s != State::starting && s != State::running))
         return SONDE_ERR_ARGUMENT;
     auto handle = std::make_shared<Handle>();
     handle->id = next_handle_++;
