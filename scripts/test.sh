@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what is missing, build, run the whole test suite; then build it
-# with AddressSanitizer + UBSan and run it again (scripts/test-sanitized.sh).
+# with AddressSanitizer + UBSan and run it again (scripts/test-sanitized.sh);
+# then run every fuzz target briefly (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The tests also need a real Prometheus (and promtool), and Node.js for the
@@ -19,4 +20,11 @@ if [ "${SONDE_SKIP_SANITIZED:-0}" = 1 ]; then
   echo "SONDE_SKIP_SANITIZED=1: the sanitized suite was not run" >&2
 else
   scripts/test-sanitized.sh
+fi
+# Last, every fuzz target for a few seconds (docs/fuzzing.md): a crash, leak or
+# sanitizer report fails. SONDE_SKIP_FUZZ=1 skips it locally; CI never sets it.
+if [ "${SONDE_SKIP_FUZZ:-0}" = 1 ]; then
+  echo "SONDE_SKIP_FUZZ=1: the fuzz targets were not run" >&2
+else
+  scripts/fuzz.sh "${SONDE_FUZZ_SECONDS:-10}"
 fi
