@@ -1,5 +1,7 @@
 // CheckedFile: what is not a regular file, or is too large, is refused with
 // its path and reason before anything is read; a FIFO never blocks.
+#include "temp_dir.hpp"
+
 #include <sonde/checked_file.hpp>
 
 #include <doctest/doctest.h>
@@ -15,16 +17,10 @@ namespace fs = std::filesystem;
 using sonde::CheckedFile;
 using sonde::FileLimits;
 
+using sonde_test::TempDir;
+
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        char name[] = "/tmp/sonde-checked-file-XXXXXX";
-        path = ::mkdtemp(name);
-    }
-    ~TempDir() { fs::remove_all(path); }
-};
 
 void write_file(const fs::path &path, const std::string &text) {
     std::ofstream(path, std::ios::binary) << text;

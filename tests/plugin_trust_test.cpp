@@ -3,6 +3,7 @@
 // development flag loads it anyway; a plugin directory that gives nothing
 // says why.
 #include "plugin_library.hpp"
+#include "temp_dir.hpp"
 
 #include <doctest/doctest.h>
 
@@ -15,17 +16,10 @@
 namespace fs = std::filesystem;
 using namespace sonde::core;
 
+using sonde_test::TempDir;
+
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        char name[] = "/tmp/sonde-trust-XXXXXX";
-        path = ::mkdtemp(name);
-        fs::permissions(path, fs::perms(0755));
-    }
-    ~TempDir() { fs::remove_all(path); }
-};
 
 // A copy of a built test plugin, owned by root, mode 0755, in a 0755 directory.
 fs::path copy_plugin(const fs::path &dir) {

@@ -2,6 +2,7 @@
 // the whole file, with the same damage reports; a line past the bound, a
 // hostile file's definitions and its number of distinct names are bounded;
 // inputs that are not regular files are refused by name.
+#include "temp_dir.hpp"
 #include "trace.hpp"
 #include "trace/latency_quantiles.hpp"
 #include "trace/trace_reader.hpp"
@@ -21,6 +22,8 @@
 
 namespace fs = std::filesystem;
 using namespace sonde::core;
+
+using sonde_test::TempDir;
 
 namespace {
 
@@ -74,14 +77,6 @@ Decoded decode(std::string_view file, std::size_t piece) {
     return out;
 }
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        char name[] = "/tmp/sonde-trace-XXXXXX";
-        path = ::mkdtemp(name);
-    }
-    ~TempDir() { fs::remove_all(path); }
-};
 
 }  // namespace
 

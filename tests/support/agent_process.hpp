@@ -2,6 +2,8 @@
 // its stdout and stderr captured, a temporary conf.d, JSON-lines parsing.
 #pragma once
 
+#include "temp_dir.hpp"
+
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
@@ -118,13 +120,6 @@ struct Process {
     }
 };
 
-struct TempDir {
-    fs::path path = fs::temp_directory_path() / ("sonde-e2e-" + std::to_string(getpid()) + "-" +
-                                                 std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-    TempDir() { fs::create_directories(path); }
-    ~TempDir() { fs::remove_all(path); }
-    void write(const std::string &name, const std::string &text) const { std::ofstream(path / name) << text; }
-};
 
 inline std::vector<std::string> sonde(std::vector<std::string> args) {
     args.insert(args.begin(), SONDE_BINARY);

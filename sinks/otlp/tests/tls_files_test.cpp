@@ -2,6 +2,7 @@
 // the checked-file helper: a FIFO, a directory, a device or a huge file is a
 // ConfigError naming the key and the path, never a hang; real PEM files from
 // make_test_certs.sh still load, chain and key included.
+#include "temp_dir.hpp"
 #include "tls.hpp"
 
 #include <doctest/doctest.h>
@@ -18,16 +19,10 @@ namespace fs = std::filesystem;
 using sonde::otlp::TlsContext;
 using sonde::otlp::TlsOptions;
 
+using sonde_test::TempDir;
+
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        char name[] = "/tmp/sonde-tls-XXXXXX";
-        path = ::mkdtemp(name);
-    }
-    ~TempDir() { fs::remove_all(path); }
-};
 
 // The ConfigError's key and message for these options, or "" when they load.
 std::string refusal(const TlsOptions &options) {
