@@ -19,8 +19,14 @@ if(SONDE_SANITIZE)
   # float-cast-overflow is not part of -fsanitize=undefined in GCC; a double
   # out of range of the integer it is converted to is exactly the kind of
   # time/size overflow this build is meant to catch.
+  # vptr is left out: UBSan checks an object's dynamic type by probing its
+  # vtable through a pipe (sanitizer_common's IsAccessibleMemoryRange); out of
+  # file descriptors, which the prometheus tests bring about on purpose, that
+  # probe fails and the next virtual call of a Boost.System error category
+  # aborts with "invalid vptr". ASan still catches a call through a freed object.
   set(SONDE_SANITIZER_FLAGS
-    -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all -fno-omit-frame-pointer)
+    -fsanitize=address,undefined,float-cast-overflow -fno-sanitize=vptr -fno-sanitize-recover=all
+    -fno-omit-frame-pointer)
   add_compile_options(${SONDE_SANITIZER_FLAGS})
   add_link_options(${SONDE_SANITIZER_FLAGS})
   # The instrumentation makes g++'s -Wmaybe-uninitialized report false
