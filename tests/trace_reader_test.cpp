@@ -244,7 +244,9 @@ TEST_CASE("summary: crafted JSON fields are corrupt records at their line, never
     // Wrong types threw out of the reader and ended `sonde trace summary` with std::terminate.
     for (const char *line : {R"({"name":"x","time":"t","histogram":1})", R"({"name":"x","time":"t","record":2})",
                              R"({"name":"x","time":"t","histogram":{"bounds":[1],"counts":[-1,2]}})",
-                             R"({"name":"x","time":"t","histogram":{"bounds":[1],"counts":[1e300,2]}})"}) {
+                             R"({"name":"x","time":"t","histogram":{"bounds":[1],"counts":[1e300,2]}})",
+                             // A histogram without bounds or counts: [] on a const object's missing key (UB)
+                             R"({"name":"x","time":"t","histogram":{}})", R"({"name":"x","time":"t","histogram":{"bounds":[1]}})"}) {
         auto [ok, errors] = summary_errors(std::string(line) + "\n");
         CHECK_FALSE(ok);
         CHECK(errors.rfind("f:1: corrupt record (", 0) == 0);

@@ -44,16 +44,18 @@ std::uint64_t bucket_count(const nlohmann::json &count) {
 
 RecordView view_of(const nlohmann::json &r) {
     RecordView v;
-    v.name = r["name"].get_ref<const std::string &>();
-    v.time_ns = parse_time_ns(r["time"].get<std::string>()).value_or(0);
+    // at(), not []: a key missing from a const object is undefined behaviour
+    // with [] (an assertion in nlohmann/json), an exception with at().
+    v.name = r.at("name").get_ref<const std::string &>();
+    v.time_ns = parse_time_ns(r.at("time").get<std::string>()).value_or(0);
     const auto &a = r.value("attributes", nlohmann::json::object());
     if (r.value("record", "") == "event" && a.contains("latency_ns") && a["latency_ns"].is_number())
         v.latency_ns = a["latency_ns"].get<double>();
     if (r.contains("histogram")) {
         v.histogram = true;
         v.series = r.value("input", "") + a.dump();
-        v.bounds = r["histogram"]["bounds"].get<std::vector<double>>();
-        for (const auto &count : r["histogram"]["counts"].get_ref<const nlohmann::json::array_t &>())
+        v.bounds = r.at("histogram").at("bounds").get<std::vector<double>>();
+        for (const auto &count : r.at("histogram").at("counts").get_ref<const nlohmann::json::array_t &>())
             v.counts.push_back(bucket_count(count));
     }
     return v;
