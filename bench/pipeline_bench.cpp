@@ -4,8 +4,8 @@
 // prometheus (snapshot updates, no scrapes) and otlp (protobuf + gzip POSTed
 // to a loopback server on a thread of this process that answers 200) sinks.
 // Prints one line per sink; CPU is the whole process's.
-#include "agent.hpp"
-#include "plugin_library.hpp"
+#include "runtime/agent.hpp"
+#include "loading/plugin_library.hpp"
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>

@@ -1,6 +1,6 @@
 #include "accounting.hpp"
-#include "agent.hpp"
-#include "plugin_library.hpp"
+#include "runtime/agent.hpp"
+#include "loading/plugin_library.hpp"
 
 #include <doctest/doctest.h>
 #include <spdlog/sinks/null_sink.h>

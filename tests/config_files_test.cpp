@@ -2,7 +2,7 @@
 // a directory or a huge file among the *.toml, and a --config-dir that is not
 // a directory. Each is one error naming the path and what it is; nothing
 // hangs and nothing large is read.
-#include "config.hpp"
+#include "config/config.hpp"
 
 #include <doctest/doctest.h>
 

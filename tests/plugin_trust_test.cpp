@@ -2,7 +2,7 @@
 // root could have written is refused with one line saying who and how; the
 // development flag loads it anyway; a plugin directory that gives nothing
 // says why.
-#include "plugin_library.hpp"
+#include "loading/plugin_library.hpp"
 #include "temp_dir.hpp"
 
 #include <doctest/doctest.h>

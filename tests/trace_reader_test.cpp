@@ -3,7 +3,7 @@
 // hostile file's definitions and its number of distinct names are bounded;
 // inputs that are not regular files are refused by name.
 #include "temp_dir.hpp"
-#include "trace.hpp"
+#include "trace/trace.hpp"
 #include "trace/latency_quantiles.hpp"
 #include "trace/trace_reader.hpp"
 

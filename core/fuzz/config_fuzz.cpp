@@ -6,7 +6,7 @@
 // the host hands to the plugin, every error names a file, a line and a column.
 #include "fuzz_input.hpp"
 
-#include "config.hpp"
+#include "config/config.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -23,7 +23,7 @@ void check_instance(const sonde::core::InstanceConfig &inst) {
     require(inst.role == sonde::core::InstanceRole::sink || inst.interval_ns > 0, "input without an interval");
     require(inst.role == sonde::core::InstanceRole::input || inst.queue_capacity > 0, "sink with no queue");
     try {
-        (void)inst.plugin_config.dump();  // what core/src/instance.cpp passes to the plugin
+        (void)inst.plugin_config.dump();  // what core/src/runtime/instance.cpp passes to the plugin
     } catch (const nlohmann::json::exception &e) {
         std::fprintf(stderr, "%s: plugin configuration cannot be serialized: %s\n", inst.qualified_name().c_str(),
                      e.what());

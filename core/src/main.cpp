@@ -1,8 +1,8 @@
 // sonde command line: run, check-config, plugins, --version.
-#include "agent.hpp"
-#include "config.hpp"
-#include "plugin_library.hpp"
-#include "trace.hpp"
+#include "runtime/agent.hpp"
+#include "config/config.hpp"
+#include "loading/plugin_library.hpp"
+#include "trace/trace.hpp"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>

@@ -1,5 +1,5 @@
 // `sonde trace dump` and `sonde trace summary` over the streaming reader.
-#include "trace.hpp"
+#include "trace/trace.hpp"
 
 #include "trace/latency_quantiles.hpp"
 #include "trace/trace_reader.hpp"

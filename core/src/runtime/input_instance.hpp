@@ -2,7 +2,7 @@
 // sinks that subscribe to them.
 #pragma once
 
-#include "instance.hpp"
+#include "runtime/instance.hpp"
 
 namespace sonde::core {
 

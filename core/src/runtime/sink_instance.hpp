@@ -2,7 +2,7 @@
 // and backoff, and the accounting of docs/accounting.md.
 #pragma once
 
-#include "instance.hpp"
+#include "runtime/instance.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 

@@ -2,10 +2,10 @@
 // Every plugin callback of an instance runs on the instance's strand.
 #pragma once
 
-#include "config.hpp"
-#include "plugin_library.hpp"
-#include "records.hpp"
-#include "router.hpp"
+#include "config/config.hpp"
+#include "loading/plugin_library.hpp"
+#include "runtime/records.hpp"
+#include "runtime/router.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>

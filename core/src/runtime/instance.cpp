@@ -1,7 +1,7 @@
-#include "instance.hpp"
+#include "runtime/instance.hpp"
 
-#include "agent.hpp"
-#include "host_api.hpp"
+#include "runtime/agent.hpp"
+#include "runtime/host_api.hpp"
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>

@@ -2,12 +2,12 @@
 // table, signal handling and the orderly shutdown.
 #pragma once
 
-#include "config.hpp"
-#include "input_instance.hpp"
-#include "sink_instance.hpp"
-#include "plugin_library.hpp"
-#include "records.hpp"
-#include "router.hpp"
+#include "config/config.hpp"
+#include "runtime/input_instance.hpp"
+#include "runtime/sink_instance.hpp"
+#include "loading/plugin_library.hpp"
+#include "runtime/records.hpp"
+#include "runtime/router.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>

@@ -1,6 +1,6 @@
-#include "input_instance.hpp"
+#include "runtime/input_instance.hpp"
 
-#include "agent.hpp"
+#include "runtime/agent.hpp"
 
 #include <sonde/sdk.hpp>
 

@@ -1,4 +1,4 @@
-#include "router.hpp"
+#include "runtime/router.hpp"
 
 #include <fnmatch.h>
 

@@ -6,8 +6,8 @@
 // the emit path is two vector lookups.
 #pragma once
 
-#include "config.hpp"
-#include "records.hpp"
+#include "config/config.hpp"
+#include "runtime/records.hpp"
 
 #include <condition_variable>
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "plugin_library.hpp"
+#include "loading/plugin_library.hpp"
 
 #include <sonde/checked_file.hpp>
 

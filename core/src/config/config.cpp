@@ -1,4 +1,4 @@
-#include "config.hpp"
+#include "config/config.hpp"
 
 #include <sonde/checked_file.hpp>
 #include <sonde/units.hpp>

@@ -1,4 +1,4 @@
-#include "agent.hpp"
+#include "runtime/agent.hpp"
 
 #include <boost/asio/post.hpp>
 #include <spdlog/spdlog.h>

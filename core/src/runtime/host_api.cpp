@@ -1,6 +1,6 @@
-#include "host_api.hpp"
+#include "runtime/host_api.hpp"
 
-#include "instance.hpp"
+#include "runtime/instance.hpp"
 
 namespace sonde::core {
 

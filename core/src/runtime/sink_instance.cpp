@@ -1,6 +1,6 @@
-#include "sink_instance.hpp"
+#include "runtime/sink_instance.hpp"
 
-#include "agent.hpp"
+#include "runtime/agent.hpp"
 
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/post.hpp>
