@@ -2,8 +2,8 @@
 // flood of pipelined requests, connections that send nothing or half a
 // request, a client that never reads, a flood of connections; and listen
 // addresses that check-config must refuse exactly when run would.
-#include "agent_process.hpp"
 #include "http_get.hpp"
+#include "serving_agent.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -15,14 +15,6 @@
 using namespace sonde_test;
 
 namespace {
-
-Process start_agent(const TempDir &conf) {
-    Process agent(sonde({"run", "--config-dir", conf.path, "--plugin-dir", SONDE_PLUGIN_DIR, "--plugin-dir", ABI_PLUGIN_DIR}));
-    agent.read_until([&](const std::string &) { return agent.stderr_text.find("sinks.prometheus: serving") != std::string::npos; },
-                     std::chrono::seconds(10));
-    REQUIRE_MESSAGE(agent.stderr_text.find("sinks.prometheus: serving") != std::string::npos, agent.stderr_text);
-    return agent;
-}
 
 std::string config(std::uint16_t port, const std::string &extra = "") {
     return "[agent]\ninterval = \"100ms\"\n[inputs.counting]\n[sinks.prometheus]\nlisten = \"127.0.0.1:" +
@@ -82,7 +74,7 @@ TEST_CASE("100,000 pipelined requests on one connection: every one answered, the
     const std::uint16_t port = free_port();
     TempDir conf;
     conf.write("s.toml", config(port));
-    Process agent = start_agent(conf);
+    Process agent = start_serving_agent(conf);
 
     const std::size_t total = 100'000;
     int fd = connect_to(port);
@@ -122,7 +114,7 @@ TEST_CASE("connections that send nothing or half a request cannot starve scraper
     const std::uint16_t port = free_port();
     TempDir conf;
     conf.write("s.toml", config(port, "max_connections = 8\nrequest_timeout = \"500ms\"\nidle_timeout = \"1s\"\n"));
-    Process agent = start_agent(conf);
+    Process agent = start_serving_agent(conf);
 
     std::vector<int> silent, half;
     for (int i = 0; i < 8; ++i) silent.push_back(connect_to(port));
@@ -158,7 +150,7 @@ TEST_CASE("a half request gets 408 when request_timeout passes") {
     const std::uint16_t port = free_port();
     TempDir conf;
     conf.write("s.toml", config(port, "request_timeout = \"200ms\"\n"));
-    Process agent = start_agent(conf);
+    Process agent = start_serving_agent(conf);
     int fd = connect_to(port);
     send(fd, "GET /metrics HT", 15, MSG_NOSIGNAL);
     char buffer[256] = {};
@@ -173,7 +165,7 @@ TEST_CASE("a client that pipelines scrapes and never reads is cut after write_ti
     const std::uint16_t port = free_port();
     TempDir conf;
     conf.write("s.toml", config(port, "write_timeout = \"500ms\"\n"));
-    Process agent = start_agent(conf);
+    Process agent = start_serving_agent(conf);
     int fd = connect_to(port);
     int small = 4096;
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
@@ -205,7 +197,7 @@ TEST_CASE("a flood of 300 connections: scrapes still answered, nothing refused w
     const std::uint16_t port = free_port();
     TempDir conf;
     conf.write("s.toml", config(port));
-    Process agent = start_agent(conf);
+    Process agent = start_serving_agent(conf);
     std::vector<int> flood;
     for (int i = 0; i < 300; ++i) flood.push_back(connect_to(port));
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -267,7 +259,7 @@ TEST_CASE("listen = \"localhost:PORT\" passes check-config and serves") {
     conf.write("s.toml", "[inputs.counting]\n[sinks.prometheus]\nlisten = \"localhost:" + std::to_string(port) + "\"\n");
     Process check(sonde({"check-config", "--config-dir", conf.path, "--plugin-dir", SONDE_PLUGIN_DIR, "--plugin-dir", ABI_PLUGIN_DIR}));
     CHECK(check.wait() == 0);
-    Process agent = start_agent(conf);
+    Process agent = start_serving_agent(conf);
     INFO(agent.stderr_text);
     CHECK(agent.stderr_text.find("on 127.0.0.1:" + std::to_string(port)) != std::string::npos);
     CHECK(http_get(port, "/metrics").status == 200);

@@ -1,21 +1,14 @@
 // The prometheus sink in the real agent: scraped directly (text, OpenMetrics,
 // gzip, 404), then by a real Prometheus server on loopback, whose query API
 // must report the target up and the value a test input emitted.
-#include "agent_process.hpp"
 #include "http_get.hpp"
+#include "serving_agent.hpp"
 
 #include <thread>
 
 using namespace sonde_test;
 
 namespace {
-
-Process start_agent(const TempDir &conf) {
-    Process agent(sonde({"run", "--config-dir", conf.path, "--plugin-dir", SONDE_PLUGIN_DIR, "--plugin-dir", ABI_PLUGIN_DIR}));
-    agent.read_until([&](const std::string &) { return agent.stderr_text.find("sinks.prometheus: serving") != std::string::npos; },
-                     std::chrono::seconds(10));
-    return agent;
-}
 
 // The value of the first sample line starting with `prefix`, or -1.
 double sample_value(const std::string &exposition, const std::string &prefix) {
@@ -33,7 +26,7 @@ TEST_CASE("scrapes: text 0.0.4, OpenMetrics, gzip, wrong path") {
     TempDir conf;
     conf.write("s.toml", "[agent]\ninterval = \"100ms\"\n[inputs.counting]\n[sinks.prometheus]\nlisten = \"127.0.0.1:" +
                              std::to_string(port) + "\"\ncount_events = true\n");
-    Process agent = start_agent(conf);
+    Process agent = start_serving_agent(conf);
     INFO(agent.stderr_text);
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
 
@@ -66,7 +59,7 @@ TEST_CASE("a real Prometheus server scrapes sonde: up == 1 and the test input's 
     TempDir conf, data;
     conf.write("s.toml", "[agent]\ninterval = \"200ms\"\n[inputs.counting]\n[sinks.prometheus]\nlisten = \"127.0.0.1:" +
                              std::to_string(sonde_port) + "\"\n");
-    Process agent = start_agent(conf);
+    Process agent = start_serving_agent(conf);
     data.write("prometheus.yml", "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n"
                                  "  - job_name: sonde\n    static_configs:\n      - targets: ['127.0.0.1:" +
                                      std::to_string(sonde_port) + "']\n");
