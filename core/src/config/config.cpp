@@ -1,5 +1,7 @@
 #include "config/config.hpp"
 
+#include "config/host_labels.hpp"
+
 #include <sonde/checked_file.hpp>
 #include <sonde/units.hpp>
 
@@ -19,6 +21,23 @@ std::string ConfigError::format() const {
 const SourceLocation &InstanceConfig::locate(const std::string &key) const {
     auto it = key_locations.find(key);
     return it == key_locations.end() ? location : it->second;
+}
+
+std::string InstanceConfig::identity() const {
+    nlohmann::json id{{"role", role == InstanceRole::input ? "input" : "sink"},
+                      {"plugin", plugin},
+                      {"interval_ns", interval_ns},
+                      {"queue_capacity", queue_capacity},
+                      {"overflow", static_cast<int>(overflow)},
+                      {"config", plugin_config}};
+    return id.dump();
+}
+
+std::string InstanceConfig::subscription_identity() const {
+    const Subscription &s = subscription;
+    return nlohmann::json{{"metrics", s.metrics}, {"events", s.events}, {"inputs", s.inputs}, {"match", s.match},
+                          {"exclude", s.exclude}}
+        .dump();
 }
 
 std::string InstanceConfig::qualified_name() const {
@@ -109,7 +128,8 @@ public:
             if (key == "agent") agent(node);
             else if (key == "inputs") instances(node, InstanceRole::input);
             else if (key == "sinks") instances(node, InstanceRole::sink);
-            else error(node.where, key + ": unknown table (expected agent, inputs or sinks)");
+            else if (key == "admin") admin(node);
+            else error(node.where, key + ": unknown table (expected agent, admin, inputs or sinks)");
         }
     }
 
@@ -210,10 +230,62 @@ private:
                 }
             } else if (key == "allow_insecure_plugins") {
                 if (auto b = boolean(path, v)) a.allow_insecure_plugins = *b;
+            } else if (key == "log_format") {
+                if (auto s = string(path, v)) {
+                    if (*s != "text" && *s != "json") error(v.where, path + ": unknown format \"" + *s + "\" (text, json)");
+                    else a.log_format = *s;
+                }
+            } else if (key == "labels") {
+                if (auto labels = string_table(path, v)) {
+                    a.labels = *labels;
+                    for (const auto &[label, value] : v.table)
+                        if (is_host_fact(label))
+                            error(value.key_where, path + "." + label + ": a built-in fact of the host; it cannot be set");
+                }
             } else {
                 error(v.key_where, path + ": unknown key");
             }
         }
+    }
+
+    void admin(const MergedNode &n) {
+        if (!expect_table("admin", n)) return;
+        AdminConfig &a = out_.config.admin;
+        for (const auto &[key, v] : n.table) {
+            std::string path = "admin." + key;
+            if (key == "listen") {
+                if (auto s = string(path, v)) a.listen = *s;
+            } else if (key == "allow_non_loopback") {
+                if (auto b = boolean(path, v)) a.allow_non_loopback = *b;
+            } else if (key == "socket") {
+                if (auto s = string(path, v)) a.socket = *s;
+            } else if (key == "token_file") {
+                if (auto s = string(path, v)) {
+                    a.token_file = *s;
+                    a.token_file_location = v.where;
+                }
+            } else if (key == "ready_max_undelivered") {
+                if (auto d = duration(path, v, limits::min_interval_ns, limits::max_interval_ns))
+                    a.ready_max_undelivered_ns = *d;
+            } else if (key == "liveness_timeout") {
+                if (auto d = duration(path, v, limits::min_liveness_timeout_ns, limits::max_interval_ns))
+                    a.liveness_timeout_ns = *d;
+            } else {
+                error(v.key_where, path + ": unknown key");
+            }
+        }
+    }
+
+    // A table of strings, such as [agent.labels] or an instance's `when`.
+    std::optional<std::map<std::string, std::string>> string_table(const std::string &path, const MergedNode &n) {
+        if (!expect_table(path, n)) return std::nullopt;
+        std::map<std::string, std::string> out;
+        bool ok = true;
+        for (const auto &[key, v] : n.table) {
+            if (auto s = string(path + "." + key, v)) out[key] = *s;
+            else ok = false;
+        }
+        return ok ? std::optional(out) : std::nullopt;
     }
 
     void instances(const MergedNode &n, InstanceRole role) {
@@ -249,6 +321,8 @@ private:
             if (auto s = string(path, v)) inst.plugin = *s;
         } else if (key == "enabled") {
             if (auto b = boolean(path, v)) inst.enabled = *b;
+        } else if (key == "when") {
+            if (auto when = string_table(path, v)) inst.when = *when;
         } else if (key == "interval" && !sink) {
             if (auto d = duration(path, v, limits::min_interval_ns, limits::max_interval_ns)) inst.interval_ns = *d;
         } else if (key == "kinds" && sink) {
