@@ -4,9 +4,9 @@
 # then run every fuzz target briefly (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The tests also need a real Prometheus (and promtool), and Node.js for the
-# OTLP receiver (images often bring their own node and npm).
-test_packages=(prometheus openssl)
+# The tests also need a real Prometheus (and promtool), yamllint for deploy/,
+# and Node.js for the OTLP receiver (images often bring their own node and npm).
+test_packages=(prometheus openssl yamllint)
 command -v node >/dev/null && command -v npm >/dev/null || test_packages+=(nodejs npm)
 scripts/install-deps.sh "${test_packages[@]}"
 # The OTLP tests decode with an independent implementation from npm.
