@@ -8,6 +8,9 @@
                                       parses (promtool) and names only metrics
                                       of self_metrics.txt
   check_deploy.py docs MARKDOWN       the document names every self-metric
+  check_deploy.py kubernetes FILE...  the probe fragments probe /healthz and
+                                      /ready on the admin port, on an address
+                                      the admin listener answers on
 
 Any failure prints what is wrong and exits 1. A missing tool (promtool from
 the Debian package prometheus, PyYAML from python3-yaml) is a failure too,
@@ -246,6 +249,64 @@ def check_docs(path):
             fail("%s does not document the self-metric %s" % (path, name))
 
 
+ADMIN_PORT = 19090
+
+
+def check_kubernetes(paths):
+    import tomllib
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8") as f:
+                import yaml
+                docs = [d for d in yaml.safe_load_all(f) if d]
+        except ImportError:
+            fail("PyYAML is missing (Debian package python3-yaml, which yamllint brings)")
+            finish()
+        # What conf.d drop-ins of this file set in [admin].
+        admin = {}
+        for doc in docs:
+            if doc.get("kind") == "ConfigMap":
+                for key, text in doc.get("data", {}).items():
+                    if key.endswith(".toml"):
+                        try:
+                            admin.update(tomllib.loads(text).get("admin", {}))
+                        except tomllib.TOMLDecodeError as e:
+                            fail("%s: ConfigMap %s: %s does not parse: %s" % (path, doc["metadata"]["name"], key, e))
+        daemonsets = [d for d in docs if d.get("kind") == "DaemonSet"]
+        if not daemonsets:
+            fail("%s: no DaemonSet" % path)
+        for ds in daemonsets:
+            pod = ds["spec"]["template"]["spec"]
+            host_network = pod.get("hostNetwork", False)
+            containers = [c for c in pod.get("containers", []) if c.get("name") == "sonde"]
+            if not containers:
+                fail("%s: no container named sonde" % path)
+            for c in containers:
+                ports = {p.get("name"): p["containerPort"] for p in c.get("ports", [])}
+                for probe, endpoint in (("livenessProbe", "/healthz"), ("readinessProbe", "/ready")):
+                    get = c.get(probe, {}).get("httpGet")
+                    if not get:
+                        fail("%s: %s is not an httpGet probe" % (path, probe))
+                        continue
+                    if get.get("path") != endpoint:
+                        fail("%s: %s probes %s, not %s" % (path, probe, get.get("path"), endpoint))
+                    port = ports.get(get.get("port"), get.get("port"))
+                    if port != ADMIN_PORT:
+                        fail("%s: %s probes port %s, not the admin port %d" % (path, probe, port, ADMIN_PORT))
+                    host = get.get("host")
+                    if host_network:
+                        if host != "127.0.0.1" and admin.get("listen", "").split(":")[0] in ("", "127.0.0.1"):
+                            fail("%s: %s: with hostNetwork and the loopback listener, probe host must be 127.0.0.1" % (path, probe))
+                    else:
+                        listen = admin.get("listen", "127.0.0.1:%d" % ADMIN_PORT)
+                        if listen.rsplit(":", 1)[0] not in ("0.0.0.0", "[::]"):
+                            fail("%s: %s probes the pod IP, but [admin] listen is %s" % (path, probe, listen))
+                        if admin.get("allow_non_loopback") is not True:
+                            fail("%s: [admin] listen is not loopback without allow_non_loopback = true" % path)
+                        if listen.rsplit(":", 1)[1] != str(ADMIN_PORT):
+                            fail("%s: [admin] listen %s is not on port %d" % (path, listen, ADMIN_PORT))
+
+
 def finish():
     if failures:
         print("%d check(s) failed" % len(failures), file=sys.stderr)
@@ -258,6 +319,8 @@ def main(argv):
         check_rules(argv[2], argv[3])
     elif len(argv) == 3 and argv[1] == "dashboard":
         check_dashboard(argv[2])
+    elif len(argv) >= 3 and argv[1] == "kubernetes":
+        check_kubernetes(argv[2:])
     elif len(argv) == 3 and argv[1] == "docs":
         check_docs(argv[2])
     else:
