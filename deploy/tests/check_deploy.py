@@ -8,6 +8,10 @@
                                       parses (promtool) and names only metrics
                                       of self_metrics.txt
   check_deploy.py docs MARKDOWN       the document names every self-metric
+  check_deploy.py metrics FILE        a scrape of the agent's /metrics (text or
+                                      OpenMetrics) has only sonde_ and process_
+                                      series that self_metrics.txt lists, with
+                                      the types it lists: for the agent's tests
   check_deploy.py kubernetes FILE...  the probe fragments probe /healthz and
                                       /ready on the admin port, on an address
                                       the admin listener answers on
@@ -249,6 +253,47 @@ def check_docs(path):
             fail("%s does not document the self-metric %s" % (path, name))
 
 
+def check_exposition(path):
+    """Every sonde_ and process_ series of a scrape is a listed self-metric of
+    the listed type, so the agent cannot rename or add one without the rules,
+    the dashboard and the docs following."""
+    listed = self_metrics()
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    types = {}
+    seen = set()
+    for line in text.splitlines():
+        m = re.match(r"#\s*TYPE\s+(\S+)\s+(\S+)", line)
+        if m:
+            types[m.group(1)] = m.group(2)
+            continue
+        if not line or line.startswith("#"):
+            continue
+        name = re.match(r"[A-Za-z_:][A-Za-z0-9_:]*", line).group(0)
+        if name.startswith(("sonde_", "process_")):
+            seen.add(name)
+    if not seen:
+        fail("%s: no sonde_ or process_ series" % path)
+    for name in sorted(seen):
+        base = name
+        for suffix in ("_bucket", "_sum", "_count", "_created"):
+            if name.endswith(suffix) and name[:-len(suffix)] in listed:
+                base = name[:-len(suffix)]
+        if base not in listed:
+            fail("%s: %s is not in deploy/tests/self_metrics.txt (add it, and to docs/operations.md)" % (path, name))
+            continue
+        # Text 0.0.4 types the full name; OpenMetrics types a counter's name
+        # without _total and an info metric's without _info.
+        declared = types.get(base) or types.get(re.sub(r"_(total|info)$", "", base))
+        want = listed[base]
+        if declared == "info":
+            declared = "gauge"
+        if declared and declared != want:
+            fail("%s: %s is a %s, self_metrics.txt says %s" % (path, base, declared, want))
+    for name in sorted(set(listed) - {re.sub(r"_(bucket|sum|count|created)$", "", n) for n in seen} - seen):
+        print("%s: %s not in this scrape" % (path, name))
+
+
 ADMIN_PORT = 19090
 
 
@@ -319,6 +364,8 @@ def main(argv):
         check_rules(argv[2], argv[3])
     elif len(argv) == 3 and argv[1] == "dashboard":
         check_dashboard(argv[2])
+    elif len(argv) == 3 and argv[1] == "metrics":
+        check_exposition(argv[2])
     elif len(argv) >= 3 and argv[1] == "kubernetes":
         check_kubernetes(argv[2:])
     elif len(argv) == 3 and argv[1] == "docs":
