@@ -146,10 +146,9 @@ def check_rules(rules_path, tests_path):
             if name not in alerts:
                 fail("%s tests %s, which %s does not define" % (tests_path, name, rules_path))
             (fires if case.get("exp_alerts") else silent).add(name)
-            # A firing case whose group holds more series than it expects
-            # alerts from is also a silent case for those series; an explicit
-            # empty case is still required, so each alert's quiet side is
-            # tested on its own too.
+    # Series beside a firing case that must not alert are checked by that
+    # case already (promtool fails on an unexpected alert); an explicit empty
+    # case is required as well, so the quiet side never goes untested.
     for name in alerts:
         if name not in fires:
             fail("%s: no test case where %s fires" % (tests_path, name))
