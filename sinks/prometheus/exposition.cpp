@@ -128,6 +128,29 @@ const char *type_name(std::uint32_t kind) {
     return kind == SONDE_METRIC_COUNTER ? "counter" : kind == SONDE_METRIC_HISTOGRAM ? "histogram" : "gauge";
 }
 
+// "{process}" -> "process"; "" unless the unit is one annotation naming
+// what is counted.
+std::string counted_thing(std::string_view unit) {
+    if (unit.size() < 3 || unit.front() != '{' || unit.back() != '}') return {};
+    std::string_view inside = unit.substr(1, unit.size() - 2);
+    if (inside.find_first_of("{}") != std::string_view::npos) return {};
+    std::string thing = sanitize(inside, false);
+    while (!thing.empty() && thing.back() == '_') thing.pop_back();
+    while (!thing.empty() && thing.front() == '_') thing.erase(thing.begin());
+    return thing;
+}
+
+// English plural of a snake_case noun: process -> processes, entry -> entries, map -> maps.
+std::string plural_of(std::string_view noun) {
+    std::string out(noun);
+    auto vowel = [](char c) { return c == 'a' || c == 'e' || c == 'i' || c == 'o' || c == 'u'; };
+    if (ends_with(noun, "s") || ends_with(noun, "x") || ends_with(noun, "z") || ends_with(noun, "ch") ||
+        ends_with(noun, "sh"))
+        return out + "es";
+    if (noun.size() > 1 && noun.back() == 'y' && !vowel(noun[noun.size() - 2])) return out.substr(0, out.size() - 1) + "ies";
+    return out + "s";
+}
+
 }  // namespace
 
 std::string unit_word(std::string_view unit, std::uint32_t metric_kind) {
@@ -163,6 +186,21 @@ std::string metric_name(std::string_view otel_name, std::string_view unit, std::
     std::string word = unit_word(unit, metric_kind);
     if (!word.empty() && !ends_with(name, "_" + word)) name += "_" + word;
     if (metric_kind == SONDE_METRIC_COUNTER && ends_with(name, "_total")) name.resize(name.size() - 6);
+    if (metric_kind == SONDE_METRIC_GAUGE) name = gauge_without_reserved_suffix(std::move(name), unit);
+    return name;
+}
+
+std::string gauge_without_reserved_suffix(std::string name, std::string_view unit) {
+    const std::string thing = counted_thing(unit);
+    if (ends_with(name, "_count") && !thing.empty() && name.size() > 6) {
+        name.resize(name.size() - 6);
+        const std::string plural = plural_of(thing);
+        if (ends_with(name, "_" + thing)) name.resize(name.size() - thing.size());
+        else name += '_';
+        return name + plural;
+    }
+    for (std::string_view reserved : {"_count", "_sum", "_bucket", "_total"})
+        if (ends_with(name, reserved)) return name + "_value";
     return name;
 }
 

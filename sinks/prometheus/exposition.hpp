@@ -16,7 +16,16 @@ namespace sonde::prometheus {
 
 // "system.cpu.time" + "s" + counter -> "system_cpu_time_seconds" (the family
 // name; text-format counter samples add "_total").
+// Gauges also go through gauge_without_reserved_suffix.
 std::string metric_name(std::string_view otel_name, std::string_view unit, std::uint32_t metric_kind);
+// Prometheus reserves _count, _sum and _bucket for histogram and summary
+// samples, and _total for counters (promtool check metrics refuses them on a
+// gauge; a gauge "x_count" could also collide with histogram x's samples).
+// An OpenTelemetry up-down count such as system.process.count in
+// "{process}" becomes the plural of what it counts, the Prometheus way:
+// system_processes; bpf.map.count in "{map}" -> bpf_maps; x.count in "{item}"
+// -> x_items. Any other gauge ending in a reserved suffix gets "_value".
+std::string gauge_without_reserved_suffix(std::string name, std::string_view unit);
 // "cgroup.id" -> "cgroup_id"; invalid characters become '_'.
 std::string label_name(std::string_view key);
 // The Prometheus unit word for a UCUM unit ("s" -> "seconds"), "" for none.

@@ -22,6 +22,28 @@ TEST_CASE("OpenTelemetry to Prometheus names") {
     CHECK(metric_name("already_seconds", "s", SONDE_METRIC_GAUGE) == "already_seconds");
     CHECK(metric_name("9lives-x", "", SONDE_METRIC_GAUGE) == "_9lives_x");
     CHECK(label_name("cgroup.id") == "cgroup_id");
+}
+
+TEST_CASE("a gauge never ends in a suffix Prometheus reserves for histograms, summaries or counters") {
+    // OpenTelemetry's up-down counts (.count) become the plural of what the unit says they count.
+    CHECK(metric_name("system.process.count", "{process}", SONDE_METRIC_GAUGE) == "system_processes");
+    CHECK(metric_name("bpf.program.count", "{program}", SONDE_METRIC_GAUGE) == "bpf_programs");
+    CHECK(metric_name("bpf.map.count", "{map}", SONDE_METRIC_GAUGE) == "bpf_maps");
+    CHECK(metric_name("cache.count", "{entry}", SONDE_METRIC_GAUGE) == "cache_entries");
+    CHECK(metric_name("db.pool.count", "{connection}", SONDE_METRIC_GAUGE) == "db_pool_connections");
+    CHECK(metric_name("queue.count", "{box}", SONDE_METRIC_GAUGE) == "queue_boxes");
+    CHECK(metric_name("hw.count", "{key}", SONDE_METRIC_GAUGE) == "hw_keys");  // vowel before y: no -ies
+    // Without a counted thing, or another reserved suffix: _value.
+    CHECK(metric_name("widget.count", "", SONDE_METRIC_GAUGE) == "widget_count_value");
+    CHECK(metric_name("widget.count", "{a}{b}", SONDE_METRIC_GAUGE) == "widget_count_value");
+    CHECK(metric_name("widget.sum", "", SONDE_METRIC_GAUGE) == "widget_sum_value");
+    CHECK(metric_name("widget.bucket", "{bucket}", SONDE_METRIC_GAUGE) == "widget_bucket_value");
+    CHECK(metric_name("widget.total", "", SONDE_METRIC_GAUGE) == "widget_total_value");
+    CHECK(metric_name("count", "{thing}", SONDE_METRIC_GAUGE) == "count");  // nothing before the suffix
+    // Counters and histograms keep their names: samples get _total, _bucket, _sum, _count.
+    CHECK(metric_name("page_fault.count", "{fault}", SONDE_METRIC_COUNTER) == "page_fault_count");
+    CHECK(metric_name("x.count", "s", SONDE_METRIC_HISTOGRAM) == "x_count_seconds");
+    CHECK(metric_name("bpf.program.memlock", "By", SONDE_METRIC_GAUGE) == "bpf_program_memlock_bytes");
     CHECK(label_name("__name") == "_name");  // runs of _ collapse, so never the reserved "__"
     CHECK(label_name("syscall.name") == "syscall_name");
 }
