@@ -30,6 +30,7 @@ bool read_numbers(Fields &fields, std::array<std::uint64_t, N> &out) {
 }  // namespace
 
 ParseError parse_stat(std::string_view text, double ticks_per_second, ProcStat &out) {
+    out.all_cpus.reset();
     out.cpus.clear();
     out.context_switches = out.processes_created = out.procs_running = out.procs_blocked = 0;
     if (auto e = text::incomplete(text)) return e;
@@ -44,8 +45,8 @@ ParseError parse_stat(std::string_view text, double ticks_per_second, ProcStat &
             // already inside user and nice, so they are not added again).
             std::array<std::uint64_t, cpu_states.size()> ticks{};
             if (!read_numbers(fields, ticks)) return at_line(lines.number(), "cpu line with fewer than 8 numbers");
-            CpuTimes &cpu = out.cpus.emplace_back();
-            cpu.cpu = key == "cpu" ? std::string_view("total") : key;
+            CpuTimes &cpu = key == "cpu" ? out.all_cpus.emplace() : out.cpus.emplace_back();
+            cpu.cpu = key;
             for (std::size_t i = 0; i < ticks.size(); ++i) cpu.seconds[i] = ticks[i] / ticks_per_second;
             continue;
         }
@@ -60,7 +61,7 @@ ParseError parse_stat(std::string_view text, double ticks_per_second, ProcStat &
         *target = value[0];
         saw_ctxt |= key == "ctxt";
     }
-    if (out.cpus.empty() || !saw_ctxt) return "no cpu or ctxt lines";
+    if ((out.cpus.empty() && !out.all_cpus) || !saw_ctxt) return "no cpu or ctxt lines";
     return std::nullopt;
 }
 

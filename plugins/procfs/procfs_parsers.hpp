@@ -22,12 +22,16 @@ inline constexpr std::array<std::string_view, 8> cpu_states = {
     "user", "nice", "system", "idle", "wait", "interrupt", "softirq", "steal"};
 
 struct CpuTimes {
-    std::string_view cpu;  // "total", or "cpu0", "cpu1", ...
+    std::string_view cpu;  // "cpu0", "cpu1", ...; "cpu" for the all-CPU line
     std::array<double, cpu_states.size()> seconds{};
 };
 
 struct ProcStat {
-    std::vector<CpuTimes> cpus;  // total first when present
+    // The kernel's all-CPU line ("cpu ..."): its sum over every possible CPU,
+    // online or not, each value rounded once; the per-CPU lines are rounded
+    // one by one, so their sum may differ by up to one tick per CPU.
+    std::optional<CpuTimes> all_cpus;
+    std::vector<CpuTimes> cpus;  // one per online CPU, in the file's order; never the all-CPU line
     std::uint64_t context_switches = 0;
     std::uint64_t processes_created = 0;
     std::uint64_t procs_running = 0;

@@ -13,8 +13,14 @@ namespace sonde::procfs {
 namespace {
 
 // Everything this plugin emits; README.md is written from this table.
-const MetricSpec cpu_time{"system.cpu.time", SONDE_METRIC_COUNTER, "s",
-                          "CPU time by logical CPU (\"total\" for all) and state", {"cpu", "state"}};
+// Per CPU or all CPUs together, never both under one name: a sum over the
+// series of one metric must not count a CPU twice.
+const MetricSpec cpu_time{"system.cpu.time", SONDE_METRIC_COUNTER, "s", "CPU time by logical CPU and state (per_cpu = true)",
+                          {"cpu", "state"}};
+const MetricSpec cpu_aggregate_time{"system.cpu.aggregate_time", SONDE_METRIC_COUNTER, "s",
+                                    "CPU time of all CPUs together by state, the all-CPU line of /proc/stat "
+                                    "(per_cpu = false)",
+                                    {"state"}};
 const MetricSpec context_switches{"system.context_switches", SONDE_METRIC_COUNTER, "{context_switch}",
                                   "Context switches since boot", {}};
 const MetricSpec processes_created{"system.process.created", SONDE_METRIC_COUNTER, "{process}",
@@ -34,8 +40,9 @@ const MetricSpec paging_usage{"system.paging.usage", SONDE_METRIC_GAUGE, "By", "
                               {"state"}};
 const MetricSpec meminfo_bytes{"system.linux.meminfo.bytes", SONDE_METRIC_GAUGE, "By",
                                "Every kB field of /proc/meminfo (meminfo_all = true)", {"field"}};
-const MetricSpec meminfo_count{"system.linux.meminfo.count", SONDE_METRIC_GAUGE, "1",
-                               "Every unitless field of /proc/meminfo (meminfo_all = true)", {"field"}};
+const MetricSpec meminfo_count{"system.linux.meminfo.count", SONDE_METRIC_GAUGE, "{page}",
+                               "Every unitless field of /proc/meminfo, counts of huge pages (meminfo_all = true)",
+                               {"field"}};
 const MetricSpec load_1m{"system.cpu.load_average.1m", SONDE_METRIC_GAUGE, "{thread}", "Load average over 1 minute", {}};
 const MetricSpec load_5m{"system.cpu.load_average.5m", SONDE_METRIC_GAUGE, "{thread}", "Load average over 5 minutes", {}};
 const MetricSpec load_15m{"system.cpu.load_average.15m", SONDE_METRIC_GAUGE, "{thread}",
@@ -80,6 +87,7 @@ public:
         // Everything is declared, whatever is enabled, so `sonde plugins
         // --describe procfs` lists all this plugin can emit.
         cpu_time_ = ctx.declare(cpu_time);
+        cpu_aggregate_time_ = ctx.declare(cpu_aggregate_time);
         context_switches_ = ctx.declare(context_switches);
         processes_created_ = ctx.declare(processes_created);
         process_count_ = ctx.declare(process_count);
@@ -123,12 +131,16 @@ private:
         auto error = parse_stat(*text, ticks_per_second_, stat_);
         stat_file_.parsed(ctx_, error);
         if (error) return;
-        for (const CpuTimes &cpu : stat_.cpus) {
-            if (!per_cpu_ && cpu.cpu != "total") continue;
+        if (per_cpu_) {
+            for (const CpuTimes &cpu : stat_.cpus)
+                for (std::size_t s = 0; s < cpu_states.size(); ++s)
+                    cpu_time_.add(double_value(cpu.seconds[s]), {str(cpu.cpu), str(cpu_states[s])}, now);
+            cpu_time_.emit(ctx_);
+        } else if (stat_.all_cpus) {
             for (std::size_t s = 0; s < cpu_states.size(); ++s)
-                cpu_time_.add(double_value(cpu.seconds[s]), {str(cpu.cpu), str(cpu_states[s])}, now);
+                cpu_aggregate_time_.add(double_value(stat_.all_cpus->seconds[s]), {str(cpu_states[s])}, now);
+            cpu_aggregate_time_.emit(ctx_);
         }
-        cpu_time_.emit(ctx_);
         context_switches_.add(uint_value(stat_.context_switches), {}, now);
         context_switches_.emit(ctx_);
         processes_created_.add(uint_value(stat_.processes_created), {}, now);
@@ -234,7 +246,7 @@ private:
     MemInfo meminfo_;
     std::vector<DiskStats> disks_stats_;
 
-    MetricBuffer cpu_time_, context_switches_, processes_created_, process_count_;
+    MetricBuffer cpu_time_, cpu_aggregate_time_, context_switches_, processes_created_, process_count_;
     MetricBuffer memory_usage_, memory_limit_, memory_available_, memory_linux_, paging_usage_, meminfo_bytes_,
         meminfo_count_;
     MetricBuffer load_1m_, load_5m_, load_15m_, tasks_;

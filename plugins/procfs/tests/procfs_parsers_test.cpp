@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -18,20 +19,36 @@ std::string fixture(const std::string &name) {
 }
 }  // namespace
 
-TEST_CASE("/proc/stat: total and per-CPU times in seconds, counters") {
+TEST_CASE("/proc/stat: per-CPU times apart from the all-CPU line, which they sum to within rounding") {
     std::string text = fixture("stat");
     ProcStat s;
     REQUIRE_FALSE(parse_stat(text, 100.0, s));
-    REQUIRE(s.cpus.size() == 3);  // captured on a 2-CPU machine
-    CHECK(s.cpus[0].cpu == "total");
-    CHECK(s.cpus[1].cpu == "cpu0");
-    CHECK(s.cpus[2].cpu == "cpu1");
-    for (std::size_t state = 0; state < cpu_states.size(); ++state)
-        CHECK(s.cpus[0].seconds[state] == doctest::Approx(s.cpus[1].seconds[state] + s.cpus[2].seconds[state]).epsilon(0.01));
-    CHECK(s.cpus[0].seconds[3] > 0);  // idle
+    REQUIRE(s.cpus.size() == 2);  // captured on a 2-CPU machine
+    CHECK(s.cpus[0].cpu == "cpu0");
+    CHECK(s.cpus[1].cpu == "cpu1");
+    REQUIRE(s.all_cpus);
+    CHECK(s.all_cpus->cpu == "cpu");
+    CHECK(s.all_cpus->seconds[0] == 103.51);  // user: 10351 ticks, where cpu0 + cpu1 = 5374 + 4976 = 10350
+    // The kernel rounds each per-CPU value and the all-CPU sum separately:
+    // at most one tick (1/100 s) per CPU apart.
+    for (std::size_t state = 0; state < cpu_states.size(); ++state) {
+        double sum = 0;
+        for (const CpuTimes &cpu : s.cpus) sum += cpu.seconds[state];
+        CHECK(std::abs(sum - s.all_cpus->seconds[state]) <= s.cpus.size() * 0.01 + 1e-9);
+    }
+    CHECK(s.all_cpus->seconds[3] > 0);  // idle
     CHECK(s.context_switches > 0);
     CHECK(s.processes_created > 0);
     CHECK(s.procs_running >= 1);
+}
+
+TEST_CASE("/proc/stat: a second parse into the same output forgets the first's CPUs") {
+    ProcStat s;
+    REQUIRE_FALSE(parse_stat("cpu  1 1 1 1 1 1 1 1\ncpu0 1 1 1 1 1 1 1 1\nctxt 1\n", 100.0, s));
+    REQUIRE_FALSE(parse_stat("cpu0 2 2 2 2 2 2 2 2\nctxt 1\n", 100.0, s));
+    CHECK_FALSE(s.all_cpus);
+    REQUIRE(s.cpus.size() == 1);
+    CHECK(s.cpus[0].seconds[0] == 0.02);
 }
 
 TEST_CASE("/proc/stat: a hand-checked line") {
@@ -39,7 +56,9 @@ TEST_CASE("/proc/stat: a hand-checked line") {
     REQUIRE_FALSE(parse_stat("cpu  100 200 300 400 500 600 700 800 900 1000\nctxt 42\nprocesses 7\n"
                              "procs_running 3\nprocs_blocked 1\n",
                              100.0, s));
-    CHECK(s.cpus[0].seconds == std::array<double, 8>{1, 2, 3, 4, 5, 6, 7, 8});
+    REQUIRE(s.all_cpus);
+    CHECK(s.all_cpus->seconds == std::array<double, 8>{1, 2, 3, 4, 5, 6, 7, 8});
+    CHECK(s.cpus.empty());
     CHECK(s.context_switches == 42);
     CHECK(s.processes_created == 7);
     CHECK(s.procs_running == 3);
