@@ -1,13 +1,18 @@
 // One HTTP/1.1 server connection as a pure state machine, without a socket:
 // bytes from the peer go in, requests are parsed (Boost.Beast's parser) and
-// answered through a handler, answer bytes come out. The server moves bytes
-// between it and a socket; tests and the fuzz target feed it directly.
+// answered through a handler, answer bytes come out. A server (the
+// Prometheus sink's, the agent's admin listener) moves bytes between it and
+// a socket; tests and the fuzz target feed it directly.
 //
 // Every buffer is bounded: the input by HttpLimits::max_input_bytes, a
 // request header and body by their limits (beyond them: 431 or 413 and the
 // connection closes), and no further request is parsed while more than
 // HttpLimits::output_high_water bytes of answers are unwritten, so a client
 // that pipelines requests without reading answers stalls itself, not us.
+//
+// A handler may answer later: it marks the response `deferred`, and the
+// connection parses nothing more (pipelined requests wait, answers stay in
+// order) until complete() gives the answer.
 #pragma once
 
 #include <boost/beast/http/parser.hpp>
@@ -19,13 +24,17 @@
 #include <string>
 #include <string_view>
 
-namespace sonde::prometheus {
+namespace sonde::http {
 
+// One parsed request; a header the client did not send is "".
 struct HttpRequest {
-    std::string method;
-    std::string target;
+    std::string method;  // as sent, e.g. "GET"
+    std::string target;  // path and query, as sent: "/status?x=1"
     std::string accept;
     std::string accept_encoding;
+    std::string authorization;  // the whole header value, e.g. "Bearer abc"
+    std::string content_type;
+    std::string body;  // only with HttpLimits::keep_body, else always ""
 };
 
 struct HttpResponse {
@@ -33,16 +42,23 @@ struct HttpResponse {
     std::string content_type = "text/plain; charset=utf-8";
     std::string content_encoding;  // "gzip" or ""
     std::string allow;             // the Allow header of a 405, or ""
+    std::string www_authenticate;  // the WWW-Authenticate header of a 401, or ""
     std::string body;              // for HEAD too: only its length is sent
+    // Set by a handler that answers later through HttpConnection::complete();
+    // every other field is then ignored.
+    bool deferred = false;
 };
 
+// Called once per request. May throw: the client gets 500 and the
+// connection closes.
 using HttpHandler = std::function<void(const HttpRequest &, HttpResponse &)>;
 
 struct HttpLimits {
     std::size_t max_header_bytes = 16 * 1024;   // request line and headers
-    std::size_t max_body_bytes = 16 * 1024;     // read and discarded
+    std::size_t max_body_bytes = 16 * 1024;     // read, then kept or discarded
     std::size_t max_input_bytes = 32 * 1024;    // received, not yet parsed
     std::size_t output_high_water = 64 * 1024;  // unwritten answers before parsing pauses
+    bool keep_body = false;                     // hand the body to the handler in HttpRequest::body
 };
 
 class HttpConnection {
@@ -59,14 +75,24 @@ public:
     void end_of_input();
 
     // Parses buffered input and answers at most `budget` requests; stops
-    // early when the input holds no complete request or answers pile up.
-    // Returns how many requests it answered.
+    // early when the input holds no complete request, answers pile up, or
+    // the handler deferred its answer. Returns how many requests it
+    // answered (a deferred one is not counted).
     std::size_t answer(std::size_t budget, const HttpHandler &handler);
+
+    // A handler deferred its answer and complete() has not been called yet.
+    bool awaiting_answer() const { return awaiting_.has_value(); }
+    // Gives the deferred answer (queued like any other, in request order);
+    // call answer() afterwards for the requests that waited behind it.
+    // Returns false, ignoring the response, when no answer is awaited.
+    // `response.deferred` is ignored.
+    bool complete(const HttpResponse &response);
 
     std::string_view unwritten() const { return std::string_view(output_).substr(written_); }
     void mark_written(std::size_t bytes);
 
-    // Some bytes of a request have arrived but not the whole request.
+    // Some bytes of a request have arrived but not the whole request
+    // (false while an answer is awaited: then the server is the slow one).
     bool mid_request() const;
     // Nothing more will be answered and every answer is written: close.
     bool finished() const { return closing_ && unwritten().empty(); }
@@ -82,6 +108,7 @@ private:
     Step answer_one(const HttpHandler &handler);
     void reset_parser();
     void respond(const HttpResponse &response, bool keep_alive, bool head);
+    void append_header(std::string_view name, std::string_view value);
     void reject(int status, const std::string &why);
     std::string_view buffered() const { return std::string_view(input_).substr(consumed_); }
 
@@ -96,6 +123,11 @@ private:
     bool input_ended_ = false;
     bool closing_ = false;  // answer no more requests; close once written
     std::string rejection_;
+    struct Awaited {  // what the answer of a deferred request needs
+        bool keep_alive;
+        bool head;
+    };
+    std::optional<Awaited> awaiting_;
 };
 
-}  // namespace sonde::prometheus
+}  // namespace sonde::http

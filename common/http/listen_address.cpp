@@ -1,20 +1,19 @@
 #include "listen_address.hpp"
 
-#include <sonde/sdk.hpp>
-
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 
+#include <cstdint>
 #include <cstring>
 #include <memory>
 
-namespace sonde::prometheus {
+namespace sonde::http {
 
 namespace {
 
 [[noreturn]] void refuse(const std::string &listen, const std::string &why) {
-    throw ConfigError("listen", "\"" + listen + "\": " + why);
+    throw ListenAddressError("\"" + listen + "\": " + why);
 }
 
 std::uint16_t parse_port(const std::string &listen, const std::string &text) {
@@ -70,6 +69,19 @@ std::string numeric_text(const sockaddr_storage &address) {
     return std::string(host) + ":" + std::to_string(ntohs(a4.sin_port));
 }
 
+bool is_loopback(const ListenAddress &address) {
+    if (address.address.ss_family == AF_INET) {
+        const auto &a4 = reinterpret_cast<const sockaddr_in &>(address.address);
+        return (ntohl(a4.sin_addr.s_addr) >> 24) == 127;
+    }
+    if (address.address.ss_family == AF_INET6) {
+        const auto &a6 = reinterpret_cast<const sockaddr_in6 &>(address.address).sin6_addr;
+        if (IN6_IS_ADDR_LOOPBACK(&a6)) return true;
+        return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
+    }
+    return false;
+}
+
 ListenAddress resolve_listen(const std::string &listen) {
     if (listen.empty()) refuse(listen, "empty; expected \"host:port\" such as \"127.0.0.1:9464\"");
     std::size_t colon = listen.rfind(':');
@@ -104,4 +116,4 @@ ListenAddress resolve_listen(const std::string &listen) {
     return out;
 }
 
-}  // namespace sonde::prometheus
+}  // namespace sonde::http

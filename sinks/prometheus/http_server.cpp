@@ -1,6 +1,6 @@
 #include "http_server.hpp"
 
-#include "listen_address.hpp"
+#include "http/listen_address.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -101,7 +101,7 @@ void HttpServer::accept_ready() {
         socklen_t length = sizeof peer;
         int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr *>(&peer), &length, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
-            admit(fd, numeric_text(peer));
+            admit(fd, http::numeric_text(peer));
             continue;
         }
         int err = errno;

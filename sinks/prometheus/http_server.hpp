@@ -1,7 +1,8 @@
 // The exposition endpoint's HTTP/1.1 server, driven entirely by the host's
 // one-shot fd watches and one periodic timer (no thread, no io_context of
-// its own). HttpConnection does the protocol; this file moves bytes between
-// it and non-blocking sockets and defends the endpoint against its clients:
+// its own). HttpConnection (sonde::http, common/http) does the protocol;
+// this file moves bytes between it and non-blocking sockets and defends the
+// endpoint against its clients:
 //
 // - each readiness callback answers at most answers_per_wakeup requests and
 //   then yields to the io loop (a pipelining client cannot hog it or, as
@@ -16,8 +17,8 @@
 // peer address.
 #pragma once
 
-#include "http_connection.hpp"
-#include "listen_address.hpp"
+#include "http/http_connection.hpp"
+#include "http/listen_address.hpp"
 
 #include <sonde/sdk.hpp>
 
@@ -27,6 +28,13 @@
 #include <string>
 
 namespace sonde::prometheus {
+
+using http::HttpConnection;
+using http::HttpHandler;
+using http::HttpLimits;
+using http::HttpRequest;
+using http::HttpResponse;
+using http::ListenAddress;
 
 struct HttpServerOptions {
     std::size_t max_connections = 64;

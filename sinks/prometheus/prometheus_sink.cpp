@@ -4,7 +4,7 @@
 // the stored snapshot; it never collects. See README.md.
 #include "exposition.hpp"
 #include "http_server.hpp"
-#include "listen_address.hpp"
+#include "http/listen_address.hpp"
 
 #include <sonde/gzip.hpp>
 #include <sonde/sdk.hpp>
@@ -17,13 +17,22 @@ namespace {
 constexpr const char *text_type = "text/plain; version=0.0.4; charset=utf-8";
 constexpr const char *openmetrics_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
+// The `listen` option, refused as the SDK's ConfigError on its key.
+ListenAddress listen_option(const std::string &listen) {
+    try {
+        return http::resolve_listen(listen);
+    } catch (const http::ListenAddressError &e) {
+        throw ConfigError("listen", e.what());
+    }
+}
+
 class PrometheusSink final : public SinkPlugin {
 public:
     // Every option is validated here, so that `sonde check-config` (which
     // creates instances without starting them) refuses what start() would.
     explicit PrometheusSink(Context &ctx)
         : SinkPlugin(ctx),
-          listen_(resolve_listen(ctx.config().get_string("listen", "127.0.0.1:9464"))),
+          listen_(listen_option(ctx.config().get_string("listen", "127.0.0.1:9464"))),
           path_(ctx.config().get_string("path", "/metrics")),
           expire_after_ns_(ctx.config().get_duration_ns("expire_after", 300'000'000'000, 1'000'000, max_duration_ns)),
           store_(ctx.config().get_bool("count_events", false)) {

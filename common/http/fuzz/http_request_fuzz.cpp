@@ -1,6 +1,7 @@
 // libFuzzer target: arbitrary bytes from a client into HttpConnection, cut
-// into pieces at places the input chooses, answered, written and read back
-// the way the server does. Checks that nothing crashes, every answer is a
+// into pieces at places the input chooses, answered (some later, as the
+// admin listener's deferred answers), written and read back the way the
+// servers do. Checks that nothing crashes, every answer is a
 // well-formed status line, and every buffer stays within its bound.
 #include "http_connection.hpp"
 
@@ -9,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-using namespace sonde::prometheus;
+using namespace sonde::http;
 
 namespace {
 
@@ -26,10 +27,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
     limits.max_body_bytes = 256;
     limits.max_input_bytes = 1024;
     limits.output_high_water = 2048;
+    limits.keep_body = true;
     const HttpHandler handler = [](const HttpRequest &request, HttpResponse &response) {
+        require(request.body.size() <= 256);
         if (request.target == "/big") response.body.assign(4096, 'x');
-        else response.body = request.method + request.target;
+        else if (request.target.rfind("/later", 0) == 0) response.deferred = true;
+        else response.body = request.method + request.target + request.body;
     };
+    HttpResponse later;
+    later.status = 202;
+    later.body = "done";
     HttpConnection connection(limits);
     std::string answers;  // the start of what the client read
     std::string_view input(reinterpret_cast<const char *>(data), size);
@@ -44,6 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
         connection.receive(input.substr(0, take));
         input.remove_prefix(length);  // what did not fit is lost, as if never read
         if (control == 0xff) connection.end_of_input();
+        if ((control & 0x10) && connection.awaiting_answer()) require(connection.complete(later));
         std::size_t budget = (control >> 6) + 1;
         require(connection.answer(budget, handler) <= budget);
         std::string_view out = connection.unwritten();
@@ -52,6 +60,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
         if (answers.size() < 64) answers.append(out.substr(0, read));
         connection.mark_written(read);
     }
+    if (connection.awaiting_answer()) connection.complete(later);
+    require(!connection.complete(later));
     answers.append(connection.feed({}, handler));
     require(answers.empty() || answers.rfind("HTTP/1.1 ", 0) == 0);
     return 0;

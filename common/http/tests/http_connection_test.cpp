@@ -1,6 +1,6 @@
 // HttpConnection without sockets: what a hostile or sloppy client sends and
 // what comes back, byte for byte.
-#include "http_connection.hpp"
+#include "http/http_connection.hpp"
 
 #include <doctest/doctest.h>
 
@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <string>
 
-using namespace sonde::prometheus;
+using namespace sonde::http;
 
 namespace {
 
@@ -213,4 +213,107 @@ TEST_CASE("a request ending in a partial chunk, answered again before more bytes
     out = c.feed("\r\nGET /b HTTP/1.1\r\n\r\n", echo);
     CHECK(count(out, "HTTP/1.1 200 OK") == 2);
     CHECK(out.find("GET /b\n") != std::string::npos);
+}
+
+TEST_CASE("the body is kept only when asked, within max_body_bytes; Authorization and Content-Type are passed") {
+    HttpRequest seen;
+    const HttpHandler keep = [&seen](const HttpRequest &request, HttpResponse &) { seen = request; };
+    const std::string post = "POST /v1/reload HTTP/1.1\r\nAuthorization: Bearer s3cret\r\n"
+                             "Content-Type: application/json\r\nContent-Length: 9\r\n\r\n{\"a\": 1}\n";
+    HttpConnection discarding;
+    CHECK(discarding.feed(post, keep).rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+    CHECK(seen.body.empty());
+    CHECK(seen.authorization == "Bearer s3cret");
+    CHECK(seen.content_type == "application/json");
+
+    HttpLimits limits;
+    limits.keep_body = true;
+    limits.max_body_bytes = 9;
+    HttpConnection keeping(limits);
+    keeping.feed(post, keep);
+    CHECK(seen.method == "POST");
+    CHECK(seen.body == "{\"a\": 1}\n");
+    keeping.feed("POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", keep);
+    CHECK(seen.body == "abcde");
+    CHECK(seen.authorization.empty());  // not carried over from the previous request
+    std::string out = keeping.feed("POST /d HTTP/1.1\r\nContent-Length: 10\r\n\r\n0123456789", keep);
+    CHECK(out.rfind("HTTP/1.1 413 ", 0) == 0);
+    CHECK(keeping.finished());
+}
+
+TEST_CASE("a deferred answer: nothing is sent and nothing more parsed until complete(); order is kept") {
+    std::size_t calls = 0;
+    const HttpHandler later_for_enable = [&calls](const HttpRequest &request, HttpResponse &response) {
+        ++calls;
+        if (request.target == "/enable") response.deferred = true;
+        else response.body = request.target + "\n";
+    };
+    HttpConnection c;
+    std::string out = c.feed("POST /enable HTTP/1.1\r\nContent-Length: 0\r\n\r\nGET /after HTTP/1.1\r\n\r\n", later_for_enable);
+    CHECK(out.empty());
+    CHECK(calls == 1);  // the pipelined GET waits behind the deferred answer
+    CHECK(c.awaiting_answer());
+    CHECK_FALSE(c.mid_request());  // the server is the slow one: no request timeout
+    CHECK_FALSE(c.finished());
+    CHECK(c.answer(10, later_for_enable) == 0);  // wake-ups change nothing
+    CHECK(calls == 1);
+
+    HttpResponse enabled;
+    enabled.status = 202;
+    enabled.content_type = "application/json";
+    enabled.body = "{\"enabled\":\"syscall\"}";
+    REQUIRE(c.complete(enabled));
+    CHECK_FALSE(c.awaiting_answer());
+    CHECK_FALSE(c.complete(enabled));  // only one answer per deferred request
+    out = c.feed("", later_for_enable);
+    CHECK(calls == 2);
+    CHECK(out.rfind("HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\n", 0) == 0);
+    CHECK(out.find("{\"enabled\":\"syscall\"}HTTP/1.1 200 OK\r\n") != std::string::npos);
+    CHECK(out.substr(out.size() - 7) == "/after\n");
+    CHECK(count(out, "HTTP/1.1 ") == 2);
+}
+
+TEST_CASE("a deferred answer to HEAD has no body; to a closing request it closes; a peer gone meanwhile still gets it") {
+    const HttpHandler defer_all = [](const HttpRequest &, HttpResponse &response) { response.deferred = true; };
+    HttpResponse answer;
+    answer.body = "twelve bytes";
+
+    HttpConnection head;
+    CHECK(head.feed("HEAD /x HTTP/1.1\r\n\r\n", defer_all).empty());
+    REQUIRE(head.complete(answer));
+    std::string out = head.feed("", defer_all);
+    CHECK(out.find("Content-Length: 12\r\n") != std::string::npos);
+    CHECK(out.substr(out.size() - 4) == "\r\n\r\n");
+
+    HttpConnection closing;
+    closing.feed("GET /x HTTP/1.0\r\n\r\n", defer_all);
+    closing.complete(answer);
+    out = closing.feed("", defer_all);
+    CHECK(out.find("Connection: close") != std::string::npos);
+    CHECK(closing.finished());
+
+    HttpConnection half_closed;
+    half_closed.receive("GET /x HTTP/1.1\r\n\r\n");
+    half_closed.end_of_input();
+    CHECK(half_closed.answer(10, defer_all) == 0);
+    CHECK_FALSE(half_closed.finished());  // the answer is still owed
+    half_closed.complete(answer);
+    CHECK(half_closed.answer(10, defer_all) == 0);
+    CHECK(half_closed.unwritten().find("twelve bytes") != std::string::npos);
+    half_closed.mark_written(half_closed.unwritten().size());
+    CHECK(half_closed.finished());
+}
+
+TEST_CASE("header values from a handler cannot inject headers; 401 carries WWW-Authenticate") {
+    const HttpHandler sloppy = [](const HttpRequest &, HttpResponse &response) {
+        response.status = 401;
+        response.www_authenticate = "Bearer realm=\"sonde\"";
+        response.content_type = "text/plain\r\nSet-Cookie: x=1";
+    };
+    HttpConnection c;
+    std::string out = c.feed("POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n", sloppy);
+    CHECK(out.rfind("HTTP/1.1 401 Unauthorized\r\n", 0) == 0);
+    CHECK(out.find("\r\nWWW-Authenticate: Bearer realm=\"sonde\"\r\n") != std::string::npos);
+    CHECK(out.find("\r\nSet-Cookie") == std::string::npos);
+    CHECK(out.find("Content-Type: text/plainSet-Cookie: x=1\r\n") != std::string::npos);
 }
