@@ -71,7 +71,8 @@ public:
     void start() override {
         bpf::require_privileges();
         bpf::capture_libbpf_messages();
-        hook_ = bpf::choose_hook(ctx_, hooks_, [this](bpf::Hook h) { return load(h); });
+        hook_ = bpf::choose_hook(ctx_, hooks_, [this](bpf::Hook h) { return load(h); },
+                                 [this] { return skeleton_->obj; });
         ctx_.info(std::string("block I/O latency via ") + bpf::hook_name(hook_) + " block_rq_" +
                   (from_insert_ ? "insert" : "issue") + " (" + std::to_string(issue_args_) +
                   "-argument form) to block_rq_complete");

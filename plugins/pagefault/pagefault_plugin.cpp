@@ -83,7 +83,8 @@ public:
     void start() override {
         bpf::require_privileges();
         bpf::capture_libbpf_messages();
-        hook_ = bpf::choose_hook(ctx_, hooks_, [this](bpf::Hook h) { return load(h); });
+        hook_ = bpf::choose_hook(ctx_, hooks_, [this](bpf::Hook h) { return load(h); },
+                                 [this] { return skeleton_->obj; });
         attach_perf_events();
         ctx_.info(std::string("page faults: entry via ") + bpf::hook_name(hook_) +
                   " exceptions:page_fault_user/page_fault_kernel, end via software perf events "

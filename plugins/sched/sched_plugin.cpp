@@ -62,7 +62,8 @@ public:
     void start() override {
         bpf::require_privileges();
         bpf::capture_libbpf_messages();
-        hook_ = bpf::choose_hook(ctx_, hooks_, [this](bpf::Hook h) { return load(h); });
+        hook_ = bpf::choose_hook(ctx_, hooks_, [this](bpf::Hook h) { return load(h); },
+                                 [this] { return skeleton_->obj; });
         ctx_.info(std::string("run-queue latency via ") + bpf::hook_name(hook_) +
                   " sched_wakeup/sched_wakeup_new/sched_switch, enqueue times in " +
                   (hook_ == bpf::Hook::tp_btf ? "task storage" : "a hash of " + std::to_string(max_threads_) + " threads"));

@@ -78,7 +78,8 @@ public:
     void start() override {
         bpf::require_privileges();
         bpf::capture_libbpf_messages();
-        hook_ = bpf::choose_hook(ctx_, hooks_, [this](bpf::Hook h) { return load(h); });
+        hook_ = bpf::choose_hook(ctx_, hooks_, [this](bpf::Hook h) { return load(h); },
+                                 [this] { return skeleton_->obj; });
         ctx_.info(std::string("tracing ") + std::to_string(traced_count_) + " syscalls slower than " +
                   std::to_string(threshold_ns_ / 1000) + " us via " + bpf::hook_name(hook_) +
                   " raw_syscalls:sys_enter/sys_exit, start times in " +

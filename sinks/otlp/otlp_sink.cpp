@@ -11,6 +11,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <chrono>
 #include <cmath>
 #include <deque>
 #include <random>
@@ -153,11 +154,16 @@ private:
     void send_next() {
         if (ready_.empty() || client_->busy() || now_ns() < next_attempt_ns_) return;
         const Export &e = ready_.front();
+        request_started_ = std::chrono::steady_clock::now();
         client_->post(e.path, headers_, e.body, [this](HttpResult r) { answered(std::move(r)); });
     }
 
     void answered(HttpResult r) {
         Export &e = ready_.front();
+        // Every attempt is one export request for the self-metrics, answered or not.
+        const auto elapsed = std::chrono::steady_clock::now() - request_started_;
+        ctx_.record_export(e.records, static_cast<std::uint64_t>(std::chrono::nanoseconds(elapsed).count()),
+                           r.status >= 200 && r.status < 300);
         if (r.status >= 200 && r.status < 300) {
             const std::uint64_t rejected = std::min<std::uint64_t>(rejected_records(r.body, e.metrics), e.records);
             if (rejected) ctx_.count_drop("partial_success", rejected);
@@ -213,6 +219,7 @@ private:
     std::unique_ptr<HttpClient> client_;
     std::deque<Export> ready_;
     std::int64_t batch_started_ns_ = 0, next_attempt_ns_ = 0;
+    std::chrono::steady_clock::time_point request_started_{};  // of the request in flight
     std::uint64_t failures_ = 0;
     bool failing_ = false;
     std::mt19937_64 random_{std::random_device{}()};

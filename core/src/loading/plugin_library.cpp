@@ -1,5 +1,7 @@
 #include "loading/plugin_library.hpp"
 
+#include "control/self_input.hpp"
+
 #include <sonde/checked_file.hpp>
 
 #include <boost/dll/shared_library.hpp>
@@ -19,7 +21,12 @@ PluginLibrary::PluginLibrary(std::filesystem::path path, std::unique_ptr<boost::
                              const sonde_plugin_descriptor *descriptor)
     : path_(std::move(path)), library_(std::move(library)), descriptor_(descriptor) {}
 
+PluginLibrary::PluginLibrary(const sonde_plugin_descriptor *builtin_descriptor)
+    : path_(builtin_plugin_path), descriptor_(builtin_descriptor) {}
+
 PluginLibrary::~PluginLibrary() = default;
+
+std::vector<const sonde_plugin_descriptor *> builtin_plugins() { return {self_input_descriptor()}; }
 
 namespace {
 
@@ -129,6 +136,18 @@ PluginCandidate load_plugin(const std::filesystem::path &path, const PluginTrust
     }
     out.library = std::make_shared<PluginLibrary>(path, std::move(library), descriptor);
     return out;
+}
+
+PluginRegistry::PluginRegistry(PluginTrust trust) : trust_(trust) {
+    for (const sonde_plugin_descriptor *descriptor : builtin_plugins()) add_builtin(descriptor);
+}
+
+// A built-in is checked as a loaded object would be: a broken one is a
+// refusal in `sonde plugins`, never a crash.
+void PluginRegistry::add_builtin(const sonde_plugin_descriptor *descriptor) {
+    PluginCandidate candidate{builtin_plugin_path, nullptr, check_descriptor(descriptor)};
+    if (candidate.refusal.empty()) candidate.library = std::make_shared<PluginLibrary>(descriptor);
+    candidates_.push_back(std::move(candidate));
 }
 
 // The *.so files of the directories, each directory's in lexical order; a

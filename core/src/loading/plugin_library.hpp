@@ -20,10 +20,14 @@ namespace sonde::core {
 
 // A loaded plugin. Instances, callbacks and declarations of the plugin hold a
 // shared_ptr to it, so the library stays mapped while any of them can run.
+// A built-in plugin (compiled into sonde, like the `self` input) has no
+// shared object: its path is "(built-in)" and its descriptor is static.
 class PluginLibrary {
 public:
     PluginLibrary(std::filesystem::path path, std::unique_ptr<boost::dll::shared_library> library,
                   const sonde_plugin_descriptor *descriptor);
+    // A built-in plugin's descriptor (static lifetime).
+    explicit PluginLibrary(const sonde_plugin_descriptor *builtin_descriptor);
     ~PluginLibrary();
     PluginLibrary(const PluginLibrary &) = delete;
     PluginLibrary &operator=(const PluginLibrary &) = delete;
@@ -33,6 +37,7 @@ public:
     const sonde_plugin_ops &ops() const { return *descriptor_->ops; }
     std::string name() const { return descriptor_->name; }
     bool is_sink() const { return descriptor_->kind == SONDE_PLUGIN_SINK; }
+    bool builtin() const { return !library_; }
 
 private:
     std::filesystem::path path_;
@@ -72,10 +77,18 @@ inline constexpr const char *allow_insecure_hint =
 // with trust enforced, the file and its directory are checked before that.
 PluginCandidate load_plugin(const std::filesystem::path &path, const PluginTrust &trust = {});
 
-// Every loadable plugin of a set of directories, by unique name.
+// The path a built-in plugin's candidate shows.
+inline constexpr const char *builtin_plugin_path = "(built-in)";
+
+// The plugins compiled into sonde (the `self` input), in listing order.
+std::vector<const sonde_plugin_descriptor *> builtin_plugins();
+
+// Every loadable plugin of a set of directories, by unique name. The
+// built-in plugins are registered first, without any file, so a shared
+// object of the same name is refused as a duplicate.
 class PluginRegistry {
 public:
-    explicit PluginRegistry(PluginTrust trust = {}) : trust_(trust) {}
+    explicit PluginRegistry(PluginTrust trust = {});
     // Scans each directory for *.so (in lexical order); later duplicates of a
     // name are refused.
     void scan(const std::vector<std::filesystem::path> &dirs);
@@ -95,6 +108,7 @@ public:
 private:
     std::vector<std::filesystem::path> shared_objects(const std::vector<std::filesystem::path> &dirs);
     void add(const std::filesystem::path &file);
+    void add_builtin(const sonde_plugin_descriptor *descriptor);
     PluginTrust trust_;
     std::vector<PluginCandidate> candidates_;
     std::vector<std::string> directory_problems_;

@@ -91,9 +91,26 @@ void count_delivered(sonde_host_context *ctx, std::uint64_t count) {
         });
 }
 
+void set_fact(sonde_host_context *ctx, const char *key, sonde_str value) {
+    Instance *i = owner(ctx);
+    if (!i || (value.size && !value.data)) return;
+    guard([&] {
+        i->set_fact(key, std::string_view(value.data, value.size));
+        return SONDE_OK;
+    });
+}
+
+void record_export(sonde_host_context *ctx, std::uint64_t records, std::uint64_t duration_ns, int ok) {
+    if (Instance *i = owner(ctx))
+        guard([&] {
+            i->record_export(records, duration_ns, ok != 0);
+            return SONDE_OK;
+        });
+}
+
 constexpr sonde_host_api table{
     sizeof(sonde_host_api), SONDE_ABI_MAJOR, SONDE_ABI_MINOR, 0, &declare_record, &emit_metrics, &emit_events,
-    &log, &count_drop, &add_timer, &watch_fd, &cancel, &watch_fd_once, &count_delivered,
+    &log, &count_drop, &add_timer, &watch_fd, &cancel, &watch_fd_once, &count_delivered, &set_fact, &record_export,
 };
 
 }  // namespace

@@ -21,6 +21,11 @@ sonde_status InputInstance::declare(const sonde_record_decl &decl, std::uint32_t
     return status;
 }
 
+void InputInstance::count_emitted(std::size_t count, bool metric) {
+    counters_.emitted.fetch_add(count, std::memory_order_relaxed);
+    if (!metric) counters_.emitted_events.fetch_add(count, std::memory_order_relaxed);
+}
+
 template <typename Copy>
 sonde_status InputInstance::emit(std::uint32_t id, std::size_t count, bool metric, Copy &&copy) {
     if (count == 0) return SONDE_OK;
@@ -35,7 +40,7 @@ sonde_status InputInstance::emit(std::uint32_t id, std::size_t count, bool metri
     // Emitted = routed: a record counts once the routing table has taken it,
     // to every subscribed sink or, when none subscribes, to nobody.
     if (targets.empty()) {
-        counters_.emitted.fetch_add(count, std::memory_order_relaxed);
+        count_emitted(count, metric);
         return SONDE_OK;  // nothing to copy
     }
     BatchRef batch = agent_.pool().acquire();
@@ -45,7 +50,7 @@ sonde_status InputInstance::emit(std::uint32_t id, std::size_t count, bool metri
         warn_limited("emit of " + declaration->name + " rejected: records do not match the declaration");
         return status;
     }
-    counters_.emitted.fetch_add(count, std::memory_order_relaxed);
+    count_emitted(count, metric);
     for (std::uint16_t sink : targets) routing->sinks[sink]->enqueue(batch);
     return SONDE_OK;
 }

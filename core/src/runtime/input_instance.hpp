@@ -23,6 +23,7 @@ protected:
 private:
     template <typename Copy>
     sonde_status emit(std::uint32_t id, std::size_t count, bool metric, Copy &&copy);
+    void count_emitted(std::size_t count, bool metric);
 
     std::uint32_t slot_;
     std::shared_ptr<DeclarationTable> declarations_;

@@ -8,6 +8,10 @@
 #include <spdlog/spdlog.h>
 
 #include <sonde/sdk.hpp>
+#include <sonde/utf8.hpp>
+
+#include <algorithm>
+#include <cstring>
 
 namespace sonde::core {
 
@@ -172,6 +176,54 @@ void Instance::count_drop(const char *reason, std::uint64_t count) {
 }
 
 void Instance::count_delivered(std::uint64_t) { warn_limited("count_delivered is for sinks: ignored"); }
+
+namespace {
+constexpr std::size_t max_fact_key_bytes = 64, max_fact_value_bytes = 256;
+
+bool valid_fact_key(const char *key) {
+    if (!key) return false;
+    std::size_t n = ::strnlen(key, max_fact_key_bytes + 1);
+    if (n == 0 || n > max_fact_key_bytes) return false;
+    return std::all_of(key, key + n, [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.'; });
+}
+
+// The value repaired as UTF-8, then cut to max_fact_value_bytes at a
+// character boundary. Output is never shorter than the input it came from,
+// so the first bytes of input (plus one sequence) decide the kept part.
+std::string bounded_fact_value(std::string_view value) {
+    std::string out = utf8::repaired(value.substr(0, max_fact_value_bytes + 4));
+    if (out.size() > max_fact_value_bytes) {
+        std::size_t cut = max_fact_value_bytes;
+        while (cut > 0 && (static_cast<unsigned char>(out[cut]) & 0xC0) == 0x80) --cut;
+        out.resize(cut);
+    }
+    return out;
+}
+}  // namespace
+
+void Instance::set_fact(const char *key, std::string_view value) {
+    if (!valid_fact_key(key)) {
+        warn_limited("set_fact with a key that is not a short token ([a-z0-9_.], at most 64 bytes): ignored");
+        return;
+    }
+    std::string kept = bounded_fact_value(value);
+    {
+        std::lock_guard lock(facts_mutex_);
+        std::string &current = facts_[key];
+        if (current == kept && !kept.empty()) return;
+        current = kept;
+    }
+    agent_.logger().info("{}: {} = {}", config_.qualified_name(), key, kept);
+}
+
+std::map<std::string, std::string> Instance::facts() const {
+    std::lock_guard lock(facts_mutex_);
+    return facts_;
+}
+
+void Instance::record_export(std::uint64_t records, std::uint64_t duration_ns, bool ok) {
+    export_stats_.record(records, duration_ns, ok);
+}
 
 sonde_status Instance::add_timer(std::uint64_t period_ns, sonde_timer_fn fn, void *user_data,
                                  std::uint64_t &out_handle) {

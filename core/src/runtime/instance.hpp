@@ -4,6 +4,7 @@
 
 #include "config/config.hpp"
 #include "loading/plugin_library.hpp"
+#include "runtime/histogram.hpp"
 #include "runtime/records.hpp"
 #include "runtime/router.hpp"
 
@@ -39,10 +40,12 @@ class Agent;
 // Cheap counters, read by the shutdown summary and self-metrics. The rules
 // they obey are in docs/accounting.md.
 struct InstanceCounters {
-    std::atomic<std::uint64_t> emitted{0};    // inputs: records emitted (and routed)
+    std::atomic<std::uint64_t> emitted{0};    // inputs: records emitted (and routed), metric points and events
+    std::atomic<std::uint64_t> emitted_events{0};  // inputs: the events among `emitted`
     std::atomic<std::uint64_t> routed{0};     // sinks: records the routing table sent here
     std::atomic<std::uint64_t> accepted{0};   // sinks: records consume() took
     std::atomic<std::uint64_t> delivered{0};  // sinks: records that reached the destination
+    std::atomic<std::uint64_t> retried{0};    // sinks: records consume() handed back with SONDE_RETRY (each time)
     std::atomic<std::uint64_t> errors{0};     // failed calls, rejected emits
     std::atomic<std::uint64_t> skipped_ticks{0};  // inputs throttled by a blocking sink
     std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(DropReason::count_)> dropped{};
@@ -97,6 +100,11 @@ public:
     InstanceCounters &counters() { return counters_; }
     bool running() const { return state_.load() == State::running; }
 
+    // Facts the plugin set (ABI 1.3 set_fact), by key, for `sonde status`.
+    std::map<std::string, std::string> facts() const;
+    // Sinks: their export requests (ABI 1.3 record_export).
+    const ExportStats &export_stats() const { return export_stats_; }
+
     // Host services, reached through the C function table.
     virtual sonde_status declare(const sonde_record_decl &decl, std::uint32_t &out_id);
     virtual sonde_status emit_metrics(std::uint32_t id, const sonde_metric_point *points, std::size_t count);
@@ -109,6 +117,9 @@ public:
     sonde_status watch_fd_once(int fd, std::uint32_t events, sonde_fd_events_fn fn, void *user_data,
                                std::uint64_t &out_handle);
     void cancel(std::uint64_t handle);
+    // Any thread. An invalid key is ignored; the value is cut to 256 bytes and repaired as UTF-8.
+    void set_fact(const char *key, std::string_view value);
+    void record_export(std::uint64_t records, std::uint64_t duration_ns, bool ok);
 
     // Logs a host-side warning about this instance, at most once per 10 s.
     void warn_limited(const std::string &message);
@@ -135,6 +146,9 @@ protected:
     std::atomic<State> state_{State::created};
     std::int64_t start_time_ns_ = 0;
     InstanceCounters counters_;
+    ExportStats export_stats_;
+    mutable std::mutex facts_mutex_;
+    std::map<std::string, std::string> facts_;  // under facts_mutex_
     LogLimiter limiter_;
     LogLimiter drop_limiter_;
 

@@ -64,6 +64,7 @@ bool SinkInstance::deliver() {
         std::snprintf(message, sizeof message, "exception escaped the plugin ABI");
     }
     if (status == SONDE_RETRY) {
+        counters_.retried.fetch_add(records, std::memory_order_relaxed);
         queue_.put_back(inflight_);
         inflight_records_.store(0, std::memory_order_relaxed);
         schedule_retry();

@@ -112,20 +112,41 @@ inline bool ensure_tracefs(Context &ctx) {
     return true;
 }
 
+// Programs of a loaded object that the kernel holds: those left to autoload
+// (the hook's twins switched off are not loaded and have no fd).
+inline std::size_t loaded_programs(const bpf_object *object) {
+    std::size_t n = 0;
+    bpf_program *program = nullptr;
+    bpf_object__for_each_program(program, object) {
+        if (bpf_program__autoload(program) && bpf_program__fd(program) >= 0) ++n;
+    }
+    return n;
+}
+
 // Tries each hook in order with `try_load(hook)`, which opens, configures,
 // loads and attaches the programs of that hook and returns an error text ("")
 // on success. Returns the first hook that works; throws Unavailable naming
-// every hook's failure when none does.
+// every hook's failure when none does. On success it sets the instance's
+// facts (shown by `sonde status`): "hook" (the hook's name) and, when
+// `loaded_object` is given, "bpf_programs" (loaded_programs of the object it
+// returns once the hook's load succeeded).
 inline Hook choose_hook(Context &ctx, const std::vector<Hook> &order,
-                        const std::function<std::string(Hook)> &try_load) {
+                        const std::function<std::string(Hook)> &try_load,
+                        const std::function<const bpf_object *()> &loaded_object = {}) {
     std::string reasons;
     for (Hook h : order) {
         std::string error;
         if (forced_to_fail(h)) error = "unavailable (forced by SONDE_BPF_FAIL_HOOKS)";
         else if (h == Hook::tracepoint && !ensure_tracefs(ctx)) error = "tracefs is not mounted";
         else error = try_load(h);
-        if (error.empty()) return h;
-        reasons += std::string(reasons.empty() ? "" : "; ") + hook_name(h) + ": " + error;
+        if (!error.empty()) {
+            reasons += std::string(reasons.empty() ? "" : "; ") + hook_name(h) + ": " + error;
+            continue;
+        }
+        ctx.set_fact("hook", hook_name(h));
+        if (const bpf_object *object = loaded_object ? loaded_object() : nullptr)
+            ctx.set_fact("bpf_programs", std::to_string(loaded_programs(object)));
+        return h;
     }
     throw Unavailable("no usable hook on this kernel: " + reasons);
 }

@@ -26,7 +26,7 @@ extern "C" {
 #endif
 
 #define SONDE_ABI_MAJOR 1
-#define SONDE_ABI_MINOR 2
+#define SONDE_ABI_MINOR 3
 
 /* The entry point carries the major in its name, so a host of another major
  * never calls into a plugin it cannot understand. */
@@ -225,6 +225,25 @@ typedef struct sonde_host_api {
      * must end up reported exactly once, either here or through count_drop;
      * until then the host counts it as queued in the sink. Any thread. */
     void (*count_delivered)(sonde_host_context *ctx, uint64_t count);
+
+    /* Since 1.3. Optional to call. A short fact about the instance that
+     * `sonde status` shows beside it, e.g. key "hook" = "tp_btf" or
+     * "bpf_programs" = "4". A later call with the same key replaces the value.
+     * `key` is NUL-terminated, a short token ([a-z0-9_.]+, at most 64 bytes;
+     * the host ignores any other key); `value` is borrowed for the call; the
+     * host keeps at most 256 bytes of it and replaces invalid UTF-8 with
+     * U+FFFD. Facts live as long as the instance. Any thread. A plugin checks
+     * the host's struct_size before calling (the SDK does). */
+    void (*set_fact)(sonde_host_context *ctx, const char *key, sonde_str value);
+
+    /* Since 1.3. Optional to call, for sinks that send requests: one export
+     * request finished (answered, failed or timed out), carrying `records`
+     * records, after `duration_ns` from sending to its end; `ok` is 1 when the
+     * destination accepted it, 0 otherwise. Each attempt of a retried request
+     * is one call. Feeds the export request, error, latency and batch size
+     * self-metrics; it does not count records as delivered or dropped
+     * (count_delivered and count_drop do). Any thread. */
+    void (*record_export)(sonde_host_context *ctx, uint64_t records, uint64_t duration_ns, int ok);
 } sonde_host_api;
 
 /* Error report the host hands to fallible calls. The plugin writes a

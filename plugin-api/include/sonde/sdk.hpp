@@ -285,6 +285,7 @@ public:
         p.struct_size = sizeof p;
         p.attribute_count = attribute_count_;
         p.time_ns = time_ns;
+        p.start_time_ns = start_time_ns_;
         p.value = value;
         points_.push_back(p);
         attributes_.insert(attributes_.end(), attributes, attributes + count);
@@ -306,12 +307,17 @@ public:
         points_.back().histogram = &histogram;
     }
 
+    // Counters and histograms: when accumulation began (unix ns) for the
+    // points added from now on; 0 (the default) means the instance's start.
+    void start_time_ns(std::int64_t start_ns) noexcept { start_time_ns_ = start_ns; }
+
     // Sends everything collected to the host and clears the buffer.
     inline void emit(Context &ctx);
 
 private:
     std::uint32_t record_id_ = 0;
     std::uint32_t attribute_count_ = 0;
+    std::int64_t start_time_ns_ = 0;
     std::vector<sonde_metric_point> points_;
     std::vector<sonde_value> attributes_;
 };
@@ -369,8 +375,22 @@ public:
     void count_drop(const char *reason, std::uint64_t count) { host_.count_drop(ctx_, reason, count); }
     // Sinks with `reports_delivery`: records accepted earlier reached their destination.
     void count_delivered(std::uint64_t count) {
-        if (host_.struct_size >= offsetof(sonde_host_api, count_delivered) + sizeof(void *) && host_.count_delivered)
+        if (offers(offsetof(sonde_host_api, count_delivered)) && host_.count_delivered)
             host_.count_delivered(ctx_, count);
+    }
+    // A fact about this instance for `sonde status` ("hook" = "tp_btf"); a
+    // later value of the key replaces it. `key` is a short token
+    // ([a-z0-9_.]+). Any thread. Does nothing on a host older than 1.3.
+    void set_fact(const char *key, std::string_view value) {
+        if (offers(offsetof(sonde_host_api, set_fact)) && host_.set_fact)
+            host_.set_fact(ctx_, key, sonde_str{value.data(), value.size()});
+    }
+    // Sinks that send requests: one request of `records` records ended after
+    // `duration_ns`, accepted (ok) or not. Each attempt counts. Any thread.
+    // Does nothing on a host older than 1.3.
+    void record_export(std::uint64_t records, std::uint64_t duration_ns, bool ok) {
+        if (offers(offsetof(sonde_host_api, record_export)) && host_.record_export)
+            host_.record_export(ctx_, records, duration_ns, ok ? 1 : 0);
     }
 
     // Calls fn every period on the instance's serialized context.
@@ -392,7 +412,7 @@ public:
     // Calls fn(ready_events) once when fd is readable and/or writable, as
     // `events` (SONDE_FD_READABLE | SONDE_FD_WRITABLE) asks. Needs a 1.1 host.
     std::uint64_t when_ready_once(int fd, std::uint32_t events, std::function<void(std::uint32_t)> fn) {
-        if (host_.struct_size < offsetof(sonde_host_api, watch_fd_once) + sizeof(void *) || !host_.watch_fd_once)
+        if (!offers(offsetof(sonde_host_api, watch_fd_once)) || !host_.watch_fd_once)
             throw Unavailable("the host does not offer watch_fd_once (plugin ABI 1.1)");
         auto watch = std::make_unique<OnceWatch>(OnceWatch{this, 0, std::move(fn)});
         check(host_.watch_fd_once(ctx_, fd, events, &Context::run_once, watch.get(), &watch->handle), "watch_fd_once");
@@ -413,6 +433,8 @@ public:
     }
 
 private:
+    // Whether the host's table (of whatever minor) reaches the function at `offset`.
+    bool offers(std::size_t offset) const noexcept { return host_.struct_size >= offset + sizeof(void *); }
     std::uint32_t declare_raw(const sonde_record_decl &d) {
         std::uint32_t id = 0;
         check(host_.declare_record(ctx_, &d, &id), d.name);
@@ -620,16 +642,20 @@ constexpr void check_plugin_class() {
 
 #define SONDE_EXPORT_ extern "C" __attribute__((visibility("default")))
 
+// The body of a function returning the class's descriptor (static lifetime).
+#define SONDE_DESCRIPTOR_BODY_(Class, Kind, Name, Version, Description)                           \
+    static constexpr sonde_plugin_ops ops = sonde::detail::Glue<Class>::ops();                     \
+    static constexpr sonde_plugin_descriptor descriptor = {                                        \
+        sizeof(sonde_plugin_descriptor), SONDE_ABI_MAJOR, SONDE_ABI_MINOR, Kind, Name, Version,     \
+        Description, &ops};                                                                        \
+    return &descriptor;
+
 #define SONDE_PLUGIN_(Class, Kind, Name, Version, Description)                                   \
     static_assert((sonde::detail::check_plugin_class<Class, Kind>(), true));                      \
     SONDE_EXPORT_ const struct sonde_abi_version sonde_plugin_abi = {SONDE_ABI_MAJOR,             \
                                                                      SONDE_ABI_MINOR};            \
     SONDE_EXPORT_ const sonde_plugin_descriptor *sonde_plugin_entry_v1(void) {                    \
-        static constexpr sonde_plugin_ops ops = sonde::detail::Glue<Class>::ops();                 \
-        static constexpr sonde_plugin_descriptor descriptor = {                                    \
-            sizeof(sonde_plugin_descriptor), SONDE_ABI_MAJOR, SONDE_ABI_MINOR, Kind, Name, Version, \
-            Description, &ops};                                                                    \
-        return &descriptor;                                                                        \
+        SONDE_DESCRIPTOR_BODY_(Class, Kind, Name, Version, Description)                            \
     }
 
 // Export an input plugin class under a unique name.
@@ -639,3 +665,11 @@ constexpr void check_plugin_class() {
 // Export a sink plugin class under a unique name.
 #define SONDE_SINK_PLUGIN(Class, Name, Version, Description) \
     SONDE_PLUGIN_(Class, SONDE_PLUGIN_SINK, Name, Version, Description)
+
+// For a plugin compiled into the host itself (sonde's `self` input): defines
+// `const sonde_plugin_descriptor *Function()` instead of exporting the entry
+// symbol, for the host to register without loading a shared object. A
+// third-party plugin never needs it.
+#define SONDE_BUILTIN_INPUT_PLUGIN(Function, Class, Name, Version, Description)                  \
+    static_assert((sonde::detail::check_plugin_class<Class, SONDE_PLUGIN_INPUT>(), true));        \
+    const sonde_plugin_descriptor *Function() { SONDE_DESCRIPTOR_BODY_(Class, SONDE_PLUGIN_INPUT, Name, Version, Description) }
