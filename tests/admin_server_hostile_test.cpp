@@ -177,3 +177,67 @@ TEST_CASE("the connection cap holds: an idle connection makes room, busy ones ge
     ::close(busy_first);
     ::close(busy_second);
 }
+
+TEST_CASE("three io threads, eight clients on both listeners, answers given from another thread: every answer arrives, in order") {
+    sonde_test::TempDir dir;
+    AdminServerOptions options = unix_only(dir);
+    options.listen = "127.0.0.1:0";
+    options.token = "t0ken";
+    boost::asio::io_context io;
+    auto work = boost::asio::make_work_guard(io);
+    std::mutex mutex;
+    std::vector<std::pair<std::function<void(HttpResponse)>, std::string>> queue;  // answered by `answerer`
+    auto server = std::make_unique<sonde::core::AdminServer>(io, options, [&](AdminRequest request) {
+        HttpResponse response;
+        response.body = request.target;
+        if (request.method == "GET") return request.respond(response);
+        std::lock_guard lock(mutex);
+        queue.emplace_back(request.respond, request.target);
+    });
+    std::vector<std::thread> loop;
+    for (int i = 0; i < 3; ++i) loop.emplace_back([&io] { io.run(); });
+    std::atomic<bool> done{false};
+    std::thread answerer([&] {
+        while (!done) {
+            std::vector<std::pair<std::function<void(HttpResponse)>, std::string>> batch;
+            {
+                std::lock_guard lock(mutex);
+                batch.swap(queue);
+            }
+            for (auto &[respond, target] : batch) {
+                HttpResponse response;
+                response.status = 202;
+                response.body = target;
+                respond(response);
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        }
+    });
+
+    std::atomic<int> right{0};
+    std::vector<std::thread> clients;
+    for (int client = 0; client < 8; ++client)
+        clients.emplace_back([&, client] {
+            int fd = client % 2 ? connect_unix(options.socket_path) : connect_tcp(server->tcp_port());
+            std::string requests, pending;
+            for (int i = 0; i < 20; ++i) {
+                std::string target = "/c" + std::to_string(client) + "/" + std::to_string(i);
+                requests += i % 3 ? get(target) : post(target, "{}", "Authorization: Bearer t0ken\r\n");
+            }
+            send_all(fd, requests);  // all pipelined: answers must keep their order
+            for (int i = 0; i < 20; ++i) {
+                Reply reply = read_reply(fd, pending);
+                if (reply.body == "/c" + std::to_string(client) + "/" + std::to_string(i) &&
+                    reply.status == (i % 3 ? 200 : 202))
+                    ++right;
+            }
+            ::close(fd);
+        });
+    for (auto &c : clients) c.join();
+    done = true;
+    answerer.join();
+    server.reset();
+    work.reset();
+    for (auto &t : loop) t.join();
+    CHECK(right == 8 * 20);
+}
