@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
   g++ cmake ninja-build ccache pkg-config util-linux
-  libboost-dev nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev libfmt-dev doctest-dev
+  libboost-dev nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev libfmt-dev doctest-dev libcli11-dev
   clang llvm libbpf-dev bpftool linux-libc-dev libelf-dev zlib1g-dev
   libprotobuf-dev protobuf-compiler libssl-dev
 )

@@ -1,8 +1,15 @@
-// sonde command line: run, check-config, plugins, --version.
-#include "runtime/agent.hpp"
+// The local subcommands: run, check-config, plugins.
+#include "cli/commands.hpp"
+
 #include "config/config.hpp"
+#include "config/host_labels.hpp"
+#include "control/admin_server.hpp"
+#include "control/admin_service.hpp"
+#include "control/control_plane.hpp"
+#include "control/logging.hpp"
+#include "control/self_input.hpp"
 #include "loading/plugin_library.hpp"
-#include "trace/trace.hpp"
+#include "runtime/agent.hpp"
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -19,33 +26,17 @@
 namespace fs = std::filesystem;
 using namespace sonde::core;
 
+namespace sonde::cli {
+
 namespace {
-
-const char *usage = R"(usage:
-  sonde run [--config-dir DIR] [--plugin-dir DIR]... [--allow-insecure-plugins]
-  sonde check-config [--config-dir DIR] [--plugin-dir DIR]... [--allow-insecure-plugins]
-  sonde plugins [--plugin-dir DIR]... [--describe NAME] [--allow-insecure-plugins]
-  sonde trace dump FILE...       records of the file sink's JSON-lines files
-  sonde trace summary FILE...    time range, counts, rates, latency quantiles
-  sonde --version
-
-Defaults: in a build tree, the build's plugins/ and the source tree's conf.d/;
-installed, )" SONDE_INSTALL_PLUGIN_DIR R"( beside the binary's prefix and )" SONDE_INSTALL_CONF_DIR R"(.
-)";
-
-struct Options {
-    std::string command;
-    fs::path config_dir;
-    std::vector<fs::path> plugin_dirs;
-    std::string describe;
-    bool allow_insecure_plugins = false;  // as root, load plugins not owned by root or writable by others
-};
 
 fs::path executable_dir() {
     std::error_code ec;
     fs::path exe = fs::read_symlink("/proc/self/exe", ec);
     return ec ? fs::current_path() : exe.parent_path();
 }
+
+}  // namespace
 
 // A build tree has plugins/ beside the binary; an installed layout keeps
 // them under <prefix>/lib/.../sonde/plugins.
@@ -57,29 +48,7 @@ void apply_defaults(Options &o) {
     if (o.config_dir.empty()) o.config_dir = build_tree ? fs::path(SONDE_SOURCE_CONF_DIR) : fs::path(SONDE_INSTALL_CONF_DIR);
 }
 
-bool parse(int argc, char **argv, Options &o) {
-    std::vector<std::string> args(argv + 1, argv + argc);
-    if (args.empty()) return false;
-    o.command = args[0];
-    for (std::size_t i = 1; i < args.size(); ++i) {
-        auto value = [&](fs::path &out) {
-            if (i + 1 >= args.size()) return false;
-            out = args[++i];
-            return true;
-        };
-        fs::path p;
-        if (args[i] == "--config-dir" && value(p)) o.config_dir = p;
-        else if (args[i] == "--plugin-dir" && value(p)) o.plugin_dirs.push_back(p);
-        else if (args[i] == "--describe" && value(p)) o.describe = p.string();
-        else if (args[i] == "--allow-insecure-plugins") o.allow_insecure_plugins = true;
-        else {
-            std::fprintf(stderr, "sonde: unknown or incomplete argument '%s'\n", args[i].c_str());
-            return false;
-        }
-    }
-    apply_defaults(o);
-    return true;
-}
+namespace {
 
 std::shared_ptr<spdlog::logger> make_logger(const std::string &level) {
     auto logger = spdlog::stderr_color_mt("sonde");
@@ -117,67 +86,6 @@ ConfigLoad load_or_report(const Options &o) {
     ConfigLoad load = load_config_dir(o.config_dir);
     for (const auto &e : load.errors) std::fprintf(stderr, "%s\n", e.format().c_str());
     return load;
-}
-
-int run(const Options &o) {
-    ConfigLoad load = load_or_report(o);
-    if (!load.ok()) return 1;
-    auto logger = make_logger(load.config.log_level);
-    PluginRegistry registry(plugin_trust(o, &load.config));
-    scan_plugins(o, [&](const std::string &line) { logger->warn("{}", line); }, registry, &load.config);
-    Agent agent(load.config, registry, logger);
-    agent.catch_signals();
-    std::size_t sinks = 0;
-    for (const auto *list : {&load.config.sinks, &load.config.inputs}) {
-        for (const InstanceConfig &instance : *list) {
-            if (!instance.enabled) continue;
-            std::string error;
-            if (!agent.add(instance, error)) logger->error("{}", error);
-            else if (instance.role == InstanceRole::sink) ++sinks;
-        }
-    }
-    if (sinks == 0) logger->warn("no sink is running: records go nowhere");
-    for (const ConfigError &w : agent.routing_warnings()) logger->warn("{}", w.format());
-    logger->info("sonde {} running with config {} and plugins from {}", SONDE_VERSION, o.config_dir.string(),
-                 o.plugin_dirs.front().string());
-    return agent.run();
-}
-
-int check_config(const Options &o) {
-    ConfigLoad load = load_or_report(o);
-    if (!load.ok()) return 1;
-    PluginRegistry registry(plugin_trust(o, &load.config));
-    scan_plugins(o, [](const std::string &line) { std::fprintf(stderr, "warning: %s\n", line.c_str()); }, registry,
-                 &load.config);
-    auto logger = make_logger("off");
-    Agent agent(load.config, registry, logger);
-    int errors = 0;
-    std::vector<RoutedInput> inputs;
-    std::vector<const InstanceConfig *> sinks;
-    std::vector<std::shared_ptr<Instance>> created;  // keeps declarations alive
-    for (const auto *list : {&load.config.inputs, &load.config.sinks}) {
-        for (const InstanceConfig &instance : *list) {
-            if (!instance.enabled) continue;
-            std::string error;
-            std::shared_ptr<Instance> made = agent.create(instance, error);
-            if (!made) {
-                std::fprintf(stderr, "%s\n", error.c_str());
-                ++errors;
-                continue;
-            }
-            created.push_back(made);
-            if (auto input = std::dynamic_pointer_cast<InputInstance>(made))
-                inputs.push_back({input->slot(), input->name(), input->declarations(), instance.location});
-            else
-                sinks.push_back(&instance);
-        }
-    }
-    if (errors) return 1;
-    for (const ConfigError &w : routing_warnings(inputs, sinks))
-        std::fprintf(stderr, "warning: %s\n", w.format().c_str());
-    std::printf("%s: OK (%zu files, %zu inputs, %zu sinks)\n", o.config_dir.c_str(), load.files.size(),
-                load.config.inputs.size(), load.config.sinks.size());
-    return 0;
 }
 
 const char *metric_kind_name(std::uint32_t kind) {
@@ -218,6 +126,90 @@ int describe(const Options &o, const PluginRegistry &registry) {
     return 0;
 }
 
+}  // namespace
+
+int run(const Options &o) {
+    ConfigLoad load = load_or_report(o);
+    if (!load.ok()) return 1;
+    std::vector<std::string> warnings;
+    auto logger = make_agent_logger(load.config.log_format, load.config.log_level, warnings);
+    for (const auto &w : warnings) logger->warn("{}", w);
+    PluginRegistry registry(plugin_trust(o, &load.config));
+    scan_plugins(o, [&](const std::string &line) { logger->warn("{}", line); }, registry, &load.config);
+    Agent agent(load.config, registry, logger);
+    agent.catch_signals();
+    ControlPlane control(agent, registry, {o.config_dir, o.plugin_dirs, host_facts(), SONDE_VERSION}, logger);
+    set_self_metrics_provider([&control] { return control.self_metrics(); });
+    AdminConfig admin = load.config.admin;
+    control.start(std::move(load));
+    AdminService admin_service(control, admin, logger);
+    logger->info("sonde {} running with config {} and plugins from {}", SONDE_VERSION, o.config_dir.string(),
+                 o.plugin_dirs.front().string());
+    int status = agent.run();
+    set_self_metrics_provider(nullptr);
+    return status;
+}
+
+// Validates conf.d as a reload would, and says which instances would run on
+// this host (or on the host --label/--host describe).
+int check_config(const Options &o) {
+    ConfigLoad load = load_or_report(o);
+    if (!load.ok()) return 1;
+    PluginRegistry registry(plugin_trust(o, &load.config));
+    scan_plugins(o, [](const std::string &line) { std::fprintf(stderr, "warning: %s\n", line.c_str()); }, registry,
+                 &load.config);
+    auto logger = make_logger("off");
+    Agent agent(load.config, registry, logger);
+    HostLabels labels = merge_labels(host_facts(), load.config.labels);
+    for (const auto &[key, value] : o.labels) labels[key] = value;
+    ReloadPlan plan = plan_reload(load.config, {}, labels, {});
+    int errors = 0;
+    std::vector<RoutedInput> inputs;
+    std::vector<const InstanceConfig *> sinks;
+    std::vector<std::shared_ptr<Instance>> created;  // keeps declarations alive
+    std::vector<std::string> lines;
+    for (const PlannedInstance &planned : plan.instances) {
+        const InstanceConfig &instance = *planned.config;
+        const std::string name = instance.qualified_name();
+        if (planned.state != PlannedState::run) {
+            lines.push_back(name + ": " + to_string(planned.state) + " (" + planned.reason + ")");
+            continue;
+        }
+        std::string error;
+        std::shared_ptr<Instance> made = agent.create(instance, error);
+        if (!made) {
+            std::fprintf(stderr, "%s\n", error.c_str());
+            ++errors;
+            continue;
+        }
+        lines.push_back(name + ": runs (plugin " + instance.plugin + ")");
+        created.push_back(made);
+        if (auto input = std::dynamic_pointer_cast<InputInstance>(made))
+            inputs.push_back({input->slot(), input->name(), input->declarations(), instance.location});
+        else
+            sinks.push_back(&instance);
+    }
+    if (std::string listen = load.config.admin.listen; !listen.empty()) {
+        AdminServerOptions admin;
+        admin.listen = listen;
+        admin.allow_non_loopback = load.config.admin.allow_non_loopback;
+        try {
+            AdminServer::check(admin);
+        } catch (const AdminOptionsError &e) {
+            std::fprintf(stderr, "%s: admin.listen: %s\n", o.config_dir.c_str(), e.what());
+            ++errors;
+        }
+    }
+    if (errors) return 1;
+    for (const ConfigError &w : routing_warnings(inputs, sinks))
+        std::fprintf(stderr, "warning: %s\n", w.format().c_str());
+    std::printf("%s: OK (%zu files, %zu inputs, %zu sinks)\n", o.config_dir.c_str(), load.files.size(),
+                load.config.inputs.size(), load.config.sinks.size());
+    std::printf("on host %s:\n", labels["host.name"].c_str());
+    for (const auto &line : lines) std::printf("  %s\n", line.c_str());
+    return 0;
+}
+
 int plugins(const Options &o) {
     PluginRegistry registry(plugin_trust(o));
     // Refused objects are rows of the table; directories that gave nothing go to stderr.
@@ -239,39 +231,5 @@ int plugins(const Options &o) {
     return 0;
 }
 
-}  // namespace
 
-int main(int argc, char **argv) {
-    // A closed pipe (the stdout sink ends the agent in order on EPIPE) and a
-    // file over RLIMIT_FSIZE (EFBIG) are errors of the write, not reasons to die.
-    std::signal(SIGPIPE, SIG_IGN);
-    std::signal(SIGXFSZ, SIG_IGN);
-    if (argc == 2 && std::string(argv[1]) == "--version") {
-        std::printf("sonde %s (plugin ABI %d.%d)\n", SONDE_VERSION, SONDE_ABI_MAJOR, SONDE_ABI_MINOR);
-        return 0;
-    }
-    if (argc >= 3 && std::string(argv[1]) == "trace") {
-        std::vector<std::string> files(argv + 3, argv + argc);
-        std::string what = argv[2];
-        if (files.empty() || (what != "dump" && what != "summary")) {
-            std::fputs(usage, stderr);
-            return 2;
-        }
-        return what == "dump" ? trace_dump(files, std::cout, std::cerr) : trace_summary(files, std::cout, std::cerr);
-    }
-    Options options;
-    if (!parse(argc, argv, options)) {
-        std::fputs(usage, argc == 2 && std::string(argv[1]) == "--help" ? stdout : stderr);
-        return argc == 2 && std::string(argv[1]) == "--help" ? 0 : 2;
-    }
-    try {
-        if (options.command == "run") return run(options);
-        if (options.command == "check-config") return check_config(options);
-        if (options.command == "plugins") return plugins(options);
-    } catch (const std::exception &e) {
-        std::fprintf(stderr, "sonde: %s\n", e.what());
-        return 1;
-    }
-    std::fputs(usage, stderr);
-    return 2;
-}
+}  // namespace sonde::cli

@@ -8,6 +8,7 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -387,7 +388,24 @@ ConfigLoad load_documents(const std::vector<std::pair<std::string, std::string>>
 }  // namespace
 
 ConfigLoad load_config_texts(const std::vector<std::pair<std::string, std::string>> &documents) {
-    return load_documents(documents);
+    ConfigLoad load = load_documents(documents);
+    load.documents = documents;
+    return load;
+}
+
+std::string ConfigLoad::content_hash() const {
+    std::uint64_t h = 14695981039346656037ull;
+    auto mix = [&](std::string_view bytes) {
+        for (unsigned char c : bytes) h = (h ^ c) * 1099511628211ull;
+        h = (h ^ 0xff) * 1099511628211ull;  // separator: ("ab","c") differs from ("a","bc")
+    };
+    for (const auto &[name, text] : documents) {
+        mix(name);
+        mix(text);
+    }
+    char out[17];
+    std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
+    return out;
 }
 
 ConfigLoad load_config_dir(const std::filesystem::path &dir) {
@@ -420,6 +438,7 @@ ConfigLoad load_config_dir(const std::filesystem::path &dir) {
             unreadable.push_back({{file.string(), 0, 0}, error.substr(file.string().size() + 2)});
     }
     ConfigLoad load = load_documents(documents);
+    load.documents = std::move(documents);
     load.errors.insert(load.errors.begin(), unreadable.begin(), unreadable.end());
     if (files.empty()) load.errors.push_back({{dir.string(), 0, 0}, "no *.toml files in config directory"});
     load.files = std::move(files);

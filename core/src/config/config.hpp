@@ -114,7 +114,14 @@ struct ConfigLoad {
     AgentConfig config;
     std::vector<ConfigError> errors;
     std::vector<std::filesystem::path> files;
+    // (file name, text) of every document read, in merge order: what a
+    // runtime change (sonde enable) re-validates with its overlay, without
+    // re-reading a conf.d an operator may be editing.
+    std::vector<std::pair<std::string, std::string>> documents;
     bool ok() const { return errors.empty(); }
+    // FNV-1a 64 over the names and texts of the documents, as 16 hex digits:
+    // tells whether two agents (or two loads) read the same configuration.
+    std::string content_hash() const;
 };
 
 // Reads dir/*.toml. A missing directory or one without .toml files is an
@@ -123,7 +130,8 @@ struct ConfigLoad {
 inline constexpr std::uint64_t max_config_file_bytes = 4u << 20;
 ConfigLoad load_config_dir(const std::filesystem::path &dir);
 
-// Same rules for in-memory documents (name, text), used by tests.
+// Same rules for in-memory documents (name, text): tests, and conf.d with
+// the runtime overlay (control/runtime_overlay.hpp) appended.
 ConfigLoad load_config_texts(const std::vector<std::pair<std::string, std::string>> &documents);
 
 }  // namespace sonde::core

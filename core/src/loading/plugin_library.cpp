@@ -176,6 +176,7 @@ void PluginRegistry::scan(const std::vector<std::filesystem::path> &dirs) {
 }
 
 void PluginRegistry::scan_for(const std::vector<std::filesystem::path> &dirs, const std::set<std::string> &names) {
+    directory_problems_.clear();
     std::vector<std::filesystem::path> files = shared_objects(dirs), others;
     for (const auto &file : files) {
         if (names.count(file.stem().string())) add(file);
@@ -189,6 +190,8 @@ void PluginRegistry::scan_for(const std::vector<std::filesystem::path> &dirs, co
 }
 
 void PluginRegistry::add(const std::filesystem::path &file) {
+    for (const auto &c : candidates_)
+        if (c.path == file) return;  // looked at by an earlier scan (scan_for is repeated on reload)
     PluginCandidate candidate = load_plugin(file, trust_);
     if (candidate.library) {
         if (auto existing = find(candidate.library->name())) {

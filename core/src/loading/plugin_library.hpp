@@ -95,6 +95,8 @@ public:
     // Loads only what `names` need: each name's `<name>.so`, and every other
     // object only when a name is not found that way. The agent then maps only
     // the libraries it runs (and their dependencies: protobuf, OpenSSL, libbpf).
+    // Repeatable: a reload that needs a plugin not opened so far opens it then;
+    // objects already looked at are not opened again.
     void scan_for(const std::vector<std::filesystem::path> &dirs, const std::set<std::string> &names);
 
     std::shared_ptr<PluginLibrary> find(const std::string &name) const;

@@ -29,7 +29,8 @@ Agent::Agent(AgentConfig config, const PluginRegistry &registry, std::shared_ptr
       work_(io_.get_executor()),
       signals_(io_),
       shutdown_timer_(io_),
-      routing_(std::make_shared<const Routing>()) {}
+      routing_(std::make_shared<const Routing>()),
+      shutdown_timeout_ns_(config_.shutdown_timeout_ns) {}
 
 Agent::~Agent() {
     io_.stop();
@@ -118,6 +119,87 @@ void Agent::remove(const std::string &name, std::function<void()> done) {
     });
 }
 
+void Agent::apply(InstanceChanges changes, std::function<void()> done) {
+    // Take the removed instances out of the lists (the routing table still
+    // holds them until the update below) and stop inputs before sinks.
+    std::vector<std::shared_ptr<Instance>> stopping;
+    {
+        std::lock_guard lock(instances_mutex_);
+        auto take = [&](auto &list) {
+            for (auto it = list.begin(); it != list.end();) {
+                if (std::find(changes.remove.begin(), changes.remove.end(), (*it)->config().qualified_name()) !=
+                    changes.remove.end()) {
+                    stopping.push_back(*it);
+                    it = list.erase(it);
+                } else {
+                    ++it;
+                }
+            }
+        };
+        take(inputs_);
+        take(sinks_);
+    }
+    auto state = std::make_shared<InstanceChanges>(std::move(changes));
+    auto start_added = [this, state, done = std::move(done)] {
+        {
+            std::lock_guard lock(instances_mutex_);
+            for (auto &[name, subscription] : state->resubscribe)
+                for (const auto &sink : sinks_)
+                    if (sink->config().qualified_name() == name) sink->set_subscription(subscription);
+            for (const auto &instance : state->add) {
+                if (instance->config().role == InstanceRole::sink)
+                    sinks_.push_back(std::static_pointer_cast<SinkInstance>(instance));
+                else
+                    inputs_.push_back(std::static_pointer_cast<InputInstance>(instance));
+            }
+        }
+        update_routes();
+        if (state->add.empty()) return done();
+        auto pending = std::make_shared<std::atomic<std::size_t>>(state->add.size());
+        for (const auto &instance : state->add)
+            instance->start([this, instance, pending, done](bool ok) {
+                if (ok)
+                    logger_->info("{}: started (plugin {} {})", instance->config().qualified_name(),
+                                  instance->library().name(), instance->library().descriptor().version);
+                update_routes();  // start may declare records; a running sink now receives
+                if (--*pending == 0) done();
+            });
+    };
+    if (stopping.empty()) return start_added();
+    update_routes();
+    std::stable_partition(stopping.begin(), stopping.end(),
+                          [](const auto &i) { return i->config().role == InstanceRole::input; });
+    // One at a time, in order: an input's last records are routed before a sink stops.
+    auto stop_next = std::make_shared<std::function<void(std::size_t)>>();
+    *stop_next = [this, stopping, stop_next, start_added](std::size_t i) {
+        if (i == stopping.size()) {
+            asio::post(io_, start_added);
+            *stop_next = nullptr;  // breaks the self-reference
+            return;
+        }
+        const auto &instance = stopping[i];
+        bool input = instance->config().role == InstanceRole::input;
+        instance->stop([this, input, name = instance->name(), stop_next, i] {
+            if (input) notify_input_stopped(name);
+            (*stop_next)(i + 1);
+        });
+    };
+    (*stop_next)(0);
+}
+
+std::vector<std::shared_ptr<Instance>> Agent::instances() {
+    std::lock_guard lock(instances_mutex_);
+    std::vector<std::shared_ptr<Instance>> all(inputs_.begin(), inputs_.end());
+    all.insert(all.end(), sinks_.begin(), sinks_.end());
+    return all;
+}
+
+std::shared_ptr<Instance> Agent::find(const std::string &qualified_name) {
+    for (auto &instance : instances())
+        if (instance->config().qualified_name() == qualified_name) return instance;
+    return nullptr;
+}
+
 void Agent::notify_input_stopped(const std::string &name) {
     std::lock_guard lock(instances_mutex_);
     for (const auto &sink : sinks_) sink->input_stopped(name);
@@ -170,10 +252,16 @@ void Agent::wait_for_signal() {
             case SignalAction::shut_down:
                 logger_->info("received {}, shutting down", signal->name);
                 return shutdown();
-            case SignalAction::reload:
-                logger_->warn("received {}: reloading the configuration is not supported yet; nothing changed",
-                              signal->name);
+            case SignalAction::reload: {
+                std::function<void()> reload;
+                {
+                    std::lock_guard lock(reload_handler_mutex_);
+                    reload = reload_handler_;
+                }
+                logger_->info("received {}: {}", signal->name, reload ? "reloading the configuration" : "ignored");
+                if (reload) reload();
                 break;
+            }
             case SignalAction::report:
                 logger_->info("received {}: {}", signal->name, summary());
                 break;
@@ -183,6 +271,11 @@ void Agent::wait_for_signal() {
         }
         wait_for_signal();
     });
+}
+
+void Agent::on_reload_signal(std::function<void()> handler) {
+    std::lock_guard lock(reload_handler_mutex_);
+    reload_handler_ = std::move(handler);
 }
 
 void Agent::catch_signals() {
@@ -228,7 +321,7 @@ void Agent::shutdown() {
         std::lock_guard lock(instances_mutex_);
         inputs = inputs_;
     }
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(config_.shutdown_timeout_ns);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(shutdown_timeout_ns_.load());
     auto pending = std::make_shared<std::atomic<std::size_t>>(inputs.size());
     if (inputs.empty()) drain_sinks(deadline);
     for (const auto &input : inputs)

@@ -31,6 +31,16 @@ struct Routing {
     std::vector<std::shared_ptr<SinkInstance>> sinks;
 };
 
+// One step of a reload (control/reload_plan.hpp): what stops, what starts
+// and which running sinks change only what they subscribe to. Instances
+// not named are untouched.
+struct InstanceChanges {
+    std::vector<std::string> remove;                 // qualified names
+    std::vector<std::shared_ptr<Instance>> add;      // created, not started
+    std::vector<std::pair<std::string, Subscription>> resubscribe;  // sink name -> new subscription
+    bool empty() const { return remove.empty() && add.empty() && resubscribe.empty(); }
+};
+
 class Agent {
 public:
     Agent(AgentConfig config, const PluginRegistry &registry, std::shared_ptr<spdlog::logger> logger);
@@ -43,6 +53,18 @@ public:
     bool add(const InstanceConfig &config, std::string &error);
     // Stops and forgets one instance while the others keep running.
     void remove(const std::string &name, std::function<void()> done = {});
+    // Applies a reload step, the others running on: stops the removed
+    // instances (inputs first, so their last records reach sinks that stay,
+    // then sinks, so a port or file is free before a replacement opens it),
+    // then registers the added ones and the new subscriptions in one routing
+    // update, and starts the added instances. `done` runs (on an io thread)
+    // once every start has finished, failed or not.
+    void apply(InstanceChanges changes, std::function<void()> done);
+    // Every registered instance, inputs then sinks.
+    std::vector<std::shared_ptr<Instance>> instances();
+    std::shared_ptr<Instance> find(const std::string &qualified_name);
+    void set_shutdown_timeout(std::uint64_t ns) { shutdown_timeout_ns_ = ns; }
+    bool shutting_down() const { return shutting_down_.load(); }
 
     // Runs until SIGTERM, SIGINT or SIGQUIT (or request_shutdown), then stops
     // inputs, drains sinks within agent.shutdown_timeout (their queues, then
@@ -53,6 +75,8 @@ public:
     // Takes over the signals run() handles, from now on (run() does it too):
     // one that arrives before run() is acted upon when it starts.
     void catch_signals();
+    // What SIGHUP does (the control plane's reload); without one, SIGHUP is logged and ignored.
+    void on_reload_signal(std::function<void()> handler);
 
     // Routes that can carry nothing, given the instances added so far and
     // what they declared (router.hpp routing_warnings).
@@ -93,7 +117,10 @@ private:
     std::vector<std::shared_ptr<SinkInstance>> sinks_;
     std::uint32_t next_slot_ = 0;
     std::atomic<bool> shutting_down_{false};
+    std::atomic<std::uint64_t> shutdown_timeout_ns_;
     bool catching_signals_ = false;
+    std::mutex reload_handler_mutex_;
+    std::function<void()> reload_handler_;
 };
 
 }  // namespace sonde::core

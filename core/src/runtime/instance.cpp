@@ -114,11 +114,30 @@ void Instance::start(std::function<void(bool)> on_started) {
             self->state_ = State::failed;
             self->cancel_all();
             self->counters_.errors.fetch_add(1, std::memory_order_relaxed);
-            self->agent_.logger().error("{}: cannot start: {}", self->config_.qualified_name(),
-                                        message[0] ? message : "start failed without a message");
+            {
+                std::lock_guard lock(self->failure_mutex_);
+                self->failure_ = message[0] ? message : "start failed without a message";
+            }
+            self->agent_.logger().error("{}: cannot start: {}", self->config_.qualified_name(), self->failure());
         }
         if (on_started) on_started(ok);
     });
+}
+
+const char *Instance::state_name() const {
+    switch (state_.load()) {
+        case State::created: return "created";
+        case State::starting: return "starting";
+        case State::running: return "running";
+        case State::stopped: return "stopped";
+        case State::failed: return "failed";
+    }
+    return "?";
+}
+
+std::string Instance::failure() const {
+    std::lock_guard lock(failure_mutex_);
+    return failure_;
 }
 
 void Instance::stop(std::function<void()> done) {

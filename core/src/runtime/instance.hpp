@@ -99,6 +99,13 @@ public:
     const PluginLibrary &library() const { return *library_; }
     InstanceCounters &counters() { return counters_; }
     bool running() const { return state_.load() == State::running; }
+    // "created", "starting", "running", "stopped" or "failed".
+    const char *state_name() const;
+    // Why start failed, one line; "" unless the state is "failed".
+    std::string failure() const;
+    // Sinks: what the sink subscribes to, changed in place by a reload. Only
+    // under the agent's instance lock, which the routing compiler holds too.
+    void set_subscription(Subscription subscription) { config_.subscription = std::move(subscription); }
 
     // Facts the plugin set (ABI 1.3 set_fact), by key, for `sonde status`.
     std::map<std::string, std::string> facts() const;
@@ -145,6 +152,8 @@ protected:
     sonde_instance *plugin_instance_ = nullptr;
     std::atomic<State> state_{State::created};
     std::int64_t start_time_ns_ = 0;
+    mutable std::mutex failure_mutex_;
+    std::string failure_;
     InstanceCounters counters_;
     ExportStats export_stats_;
     mutable std::mutex facts_mutex_;

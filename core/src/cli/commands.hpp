@@ -1,0 +1,42 @@
+// The `sonde` subcommands. Local ones (run, check-config, plugins) work on
+// conf.d and plugin directories; control ones (status, enable, disable,
+// reload, log-level) talk to a running agent over its control socket.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace sonde::cli {
+
+struct Options {
+    std::filesystem::path config_dir;
+    std::vector<std::filesystem::path> plugin_dirs;
+    bool allow_insecure_plugins = false;  // as root, load plugins not owned by root or writable by others
+    std::string describe;                 // plugins --describe NAME
+    std::map<std::string, std::string> labels;  // check-config --label k=v, --host NAME
+    std::string socket;                   // control commands: --socket PATH
+    bool json = false;                    // status --json
+};
+
+// Fills config_dir and plugin_dirs when not given: a build tree uses its
+// own plugins/ and the source tree's conf.d; an installed sonde the
+// installed ones.
+void apply_defaults(Options &options);
+
+int run(const Options &options);
+int check_config(const Options &options);
+int plugins(const Options &options);
+
+struct EnableArguments {
+    std::string name, plugin, duration;
+    std::vector<std::string> settings;
+};
+int status(const Options &options);
+int enable(const Options &options, const EnableArguments &arguments);
+int disable(const Options &options, const std::string &name, const std::string &duration);
+int reload(const Options &options);
+int log_level(const Options &options, const std::string &level);
+
+}  // namespace sonde::cli

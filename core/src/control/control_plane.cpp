@@ -1,0 +1,451 @@
+#include "control/control_plane.hpp"
+
+#include "runtime/agent.hpp"
+
+#include <boost/asio/post.hpp>
+#include <sonde/units.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cstdlib>
+
+namespace sonde::core {
+
+namespace asio = boost::asio;
+
+nlohmann::json ControlResult::to_json() const {
+    return {{"ok", ok()}, {"status", status}, {"message", message}, {"errors", errors}, {"warnings", warnings},
+            {"detail", detail}};
+}
+
+namespace {
+
+std::vector<std::string> names_of(const std::vector<const InstanceConfig *> &configs) {
+    std::vector<std::string> out;
+    for (const auto *c : configs) out.push_back(c->qualified_name());
+    return out;
+}
+
+// Settings of [agent] and [admin] a running agent cannot change: a reload
+// that changes them says they wait for a restart.
+std::vector<std::string> needs_restart(const AgentConfig &now, const AgentConfig &next) {
+    std::vector<std::string> out;
+    auto check = [&](bool differs, const char *key) {
+        if (differs) out.push_back(std::string(key) + " changed: takes effect at the next restart");
+    };
+    check(now.threads != next.threads, "agent.threads");
+    check(now.log_format != next.log_format, "agent.log_format");
+    check(now.allow_insecure_plugins != next.allow_insecure_plugins, "agent.allow_insecure_plugins");
+    check(now.admin.listen != next.admin.listen, "admin.listen");
+    check(now.admin.allow_non_loopback != next.admin.allow_non_loopback, "admin.allow_non_loopback");
+    check(now.admin.socket != next.admin.socket, "admin.socket");
+    check(now.admin.token_file != next.admin.token_file, "admin.token_file");
+    return out;
+}
+
+}  // namespace
+
+ControlPlane::ControlPlane(Agent &agent, PluginRegistry &registry, ControlOptions options,
+                           std::shared_ptr<spdlog::logger> logger)
+    : agent_(agent),
+      registry_(registry),
+      options_(std::move(options)),
+      logger_(std::move(logger)),
+      expiry_timer_(agent.io()),
+      heartbeat_timer_(agent.io()),
+      last_turn_ns_(steady_ns()) {
+    agent_.on_reload_signal([this] {
+        reload([this](const ControlResult &r) {
+            if (r.ok()) logger_->info("SIGHUP: {}", r.message);
+        });
+    });
+    heartbeat();
+}
+
+ControlPlane::~ControlPlane() { agent_.on_reload_signal(nullptr); }
+
+// ---------------------------------------------------------------------------
+// Queue of changes: one at a time, on the io loop.
+
+void ControlPlane::enqueue(Operation op) {
+    {
+        std::lock_guard lock(ops_mutex_);
+        ops_.push_back(std::move(op));
+        if (op_running_) return;
+        op_running_ = true;
+    }
+    asio::post(agent_.io(), [this] { run_next(); });
+}
+
+void ControlPlane::run_next() {
+    Operation op;
+    {
+        std::lock_guard lock(ops_mutex_);
+        if (ops_.empty()) {
+            op_running_ = false;
+            return;
+        }
+        op = std::move(ops_.front());
+        ops_.pop_front();
+    }
+    op([this] { asio::post(agent_.io(), [this] { run_next(); }); });
+}
+
+// ---------------------------------------------------------------------------
+// Applying a configuration.
+
+void ControlPlane::start(ConfigLoad load) {
+    admin_ = load.config.admin;
+    enqueue([this, documents = std::move(load.documents)](std::function<void()> finished) {
+        apply(documents, "start", false, [this, finished](const ControlResult &r) {
+            for (const auto &e : r.errors) logger_->error("{}", e);
+            for (const auto &w : r.warnings) logger_->warn("{}", w);
+            {
+                std::lock_guard lock(state_mutex_);
+                started_up_ = true;
+                last_reload_success_time_ =
+                    std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+            }
+            finished();
+        });
+    });
+}
+
+void ControlPlane::apply(std::vector<std::pair<std::string, std::string>> documents, const std::string &origin,
+                         bool strict, ControlDone done) {
+    auto next = std::make_shared<AppliedConfig>();
+    next->conf_documents = std::move(documents);
+    ConfigLoad conf_only;
+    conf_only.documents = next->conf_documents;
+    next->hash = conf_only.content_hash();
+    std::vector<std::pair<std::string, std::string>> all = next->conf_documents;
+    std::set<std::string> forced;
+    std::shared_ptr<const AppliedConfig> previous;
+    {
+        std::lock_guard lock(state_mutex_);
+        if (auto overlay = overlay_.document()) all.push_back(*overlay);
+        forced = overlay_.forced();
+        previous = applied_;
+    }
+    next->load = load_config_texts(all);
+    ControlResult result;
+    if (!next->load.ok()) {
+        result.status = 422;
+        for (const auto &e : next->load.errors) result.errors.push_back(e.format());
+        result.message = origin + " refused: " + std::to_string(result.errors.size()) +
+                         " configuration error(s); nothing changed";
+        return done(result);
+    }
+    const AgentConfig &config = next->load.config;
+    std::map<std::string, RunningInstance> running;
+    for (const auto &instance : agent_.instances())
+        running[instance->config().qualified_name()] = {instance->config(),
+                                                        std::string(instance->state_name()) == "failed"};
+    next->plan = plan_reload(config, running, merge_labels(options_.facts, config.labels), forced);
+    const ReloadPlan &plan = next->plan;
+
+    // Plugins not opened so far are opened now; then every new or changed
+    // instance is created, which is where its plugin validates its table.
+    std::set<std::string> plugins;
+    for (const auto *list : {&plan.add, &plan.change})
+        for (const auto *c : *list) plugins.insert(c->plugin);
+    registry_.scan_for(options_.plugin_dirs, plugins);
+    std::uint64_t refusals = 0;
+    for (const auto &candidate : registry_.candidates()) refusals += candidate.library ? 0 : 1;
+    {
+        std::lock_guard lock(state_mutex_);
+        plugin_refusals_ = refusals;
+    }
+    InstanceChanges changes;
+    std::map<std::string, CreateFailure> failures;
+    for (const auto *list : {&plan.add, &plan.change}) {
+        for (const auto *c : *list) {
+            std::string error;
+            if (auto instance = agent_.create(*c, error)) changes.add.push_back(std::move(instance));
+            else {
+                result.errors.push_back(error);
+                failures[c->qualified_name()] = {error};
+            }
+        }
+    }
+    if (strict && !result.errors.empty()) {
+        result.status = 422;
+        result.message = origin + " refused: " + std::to_string(result.errors.size()) +
+                         " instance(s) refused their configuration; nothing changed";
+        return done(result);
+    }
+    changes.remove = plan.remove;
+    for (const auto &name : names_of(plan.change)) changes.remove.push_back(name);
+    changes.resubscribe = plan.resubscribe;
+    if (previous) result.warnings = needs_restart(previous->load.config, config);
+
+    // What a running agent can change in place.
+    if (!std::getenv("SONDE_LOG_LEVEL")) logger_->set_level(spdlog::level::from_str(config.log_level));
+    agent_.set_shutdown_timeout(config.shutdown_timeout_ns);
+
+    result.detail = {{"added", names_of(plan.add)},
+                     {"changed", names_of(plan.change)},
+                     {"removed", plan.remove},
+                     {"untouched", plan.untouched},
+                     {"resubscribed", nlohmann::json::array()}};
+    for (const auto &[name, subscription] : plan.resubscribe) result.detail["resubscribed"].push_back(name);
+    result.message = origin + ": " + std::to_string(plan.add.size()) + " added, " +
+                     std::to_string(plan.change.size()) + " changed, " + std::to_string(plan.remove.size()) +
+                     " removed, " + std::to_string(plan.resubscribe.size()) + " resubscribed, " +
+                     std::to_string(plan.untouched.size()) + " untouched";
+    agent_.apply(std::move(changes), [this, next, failures, result, done]() mutable {
+        {
+            std::lock_guard lock(state_mutex_);
+            applied_ = next;
+            create_failures_ = failures;
+            admin_.ready_max_undelivered_ns = next->load.config.admin.ready_max_undelivered_ns;
+            admin_.liveness_timeout_ns = next->load.config.admin.liveness_timeout_ns;
+        }
+        for (const ConfigError &w : agent_.routing_warnings()) result.warnings.push_back(w.format());
+        done(result);
+    });
+}
+
+void ControlPlane::record_reload(bool ok, const std::vector<std::string> &errors) {
+    std::lock_guard lock(state_mutex_);
+    (ok ? reloads_ok_ : reloads_failed_)++;
+    last_reload_ok_ = ok;
+    last_reload_errors_ = errors;
+    auto now = std::chrono::system_clock::now();
+    last_reload_time_ = format_time(now);
+    if (ok) last_reload_success_time_ = std::chrono::duration<double>(now.time_since_epoch()).count();
+}
+
+void ControlPlane::reload(ControlDone done) {
+    enqueue([this, done](std::function<void()> finished) {
+        ConfigLoad load = load_config_dir(options_.config_dir);
+        auto report = [this, done, finished](ControlResult r) {
+            record_reload(r.ok(), r.errors);
+            if (r.ok()) {
+                logger_->info("{}", r.message);
+            } else {
+                for (const auto &e : r.errors) logger_->error("{}", e);
+                logger_->error("{}", r.message);
+            }
+            for (const auto &w : r.warnings) logger_->warn("{}", w);
+            done(r);
+            finished();
+        };
+        if (!load.ok()) {
+            ControlResult r;
+            r.status = 422;
+            for (const auto &e : load.errors) r.errors.push_back(e.format());
+            r.message = "reload refused: " + std::to_string(r.errors.size()) +
+                        " configuration error(s) in " + options_.config_dir.string() + "; nothing changed";
+            return report(r);
+        }
+        apply(std::move(load.documents), "reload", true, report);
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Runtime enables and disables.
+
+bool ControlPlane::resolve(const std::string &name, InstanceRole &role, std::string &bare, std::string &error) {
+    std::shared_ptr<const AppliedConfig> applied;
+    {
+        std::lock_guard lock(state_mutex_);
+        applied = applied_;
+    }
+    bool as_input = false, as_sink = false;
+    bare = name;
+    if (name.rfind("inputs.", 0) == 0) bare = name.substr(7), as_input = true;
+    else if (name.rfind("sinks.", 0) == 0) bare = name.substr(6), as_sink = true;
+    bool is_input = false, is_sink = false;
+    if (applied) {
+        for (const auto &c : applied->load.config.inputs) is_input |= c.name == bare;
+        for (const auto &c : applied->load.config.sinks) is_sink |= c.name == bare;
+    }
+    if (as_input ? is_input : as_sink ? is_sink : (is_input != is_sink)) {
+        role = (as_input || (!as_sink && is_input)) ? InstanceRole::input : InstanceRole::sink;
+        return true;
+    }
+    error = (is_input && is_sink) ? "'" + name + "' names an input and a sink: say inputs." + bare + " or sinks." + bare
+                                  : "no instance named '" + name + "' in the configuration (sonde status lists them; "
+                                    "--plugin P starts a new instance of a plugin)";
+    return false;
+}
+
+void ControlPlane::enable(EnableRequest request, ControlDone done) {
+    enqueue([this, request, done](std::function<void()> finished) {
+        auto fail = [&](int status, std::string message) {
+            ControlResult r;
+            r.status = status;
+            r.message = std::move(message);
+            done(r);
+            finished();
+        };
+        RuntimeChange change;
+        change.plugin = request.plugin;
+        std::string error;
+        if (!resolve(request.name, change.role, change.name, error)) {
+            if (request.plugin.empty()) return fail(404, error);
+            registry_.scan_for(options_.plugin_dirs, {request.plugin});
+            auto library = registry_.find(request.plugin);
+            if (!library) return fail(404, "no plugin named '" + request.plugin + "' in the plugin directories");
+            change.role = library->is_sink() ? InstanceRole::sink : InstanceRole::input;
+            if (change.name.empty()) change.name = request.plugin;
+        }
+        for (const auto &text : request.settings) {
+            Setting setting;
+            if (!parse_setting(text, setting, error)) return fail(400, error);
+            change.settings.push_back(setting);
+        }
+        if (!request.duration.empty()) {
+            auto ns = parse_duration_ns(request.duration);
+            if (!ns || *ns == 0) return fail(400, "--for " + request.duration + ": expected a duration such as 30m");
+            change.expires = std::chrono::system_clock::now() + std::chrono::nanoseconds(*ns);
+        }
+        const std::string name = change.qualified_name();
+        std::optional<RuntimeChange> previous;
+        std::vector<std::pair<std::string, std::string>> documents;
+        {
+            std::lock_guard lock(state_mutex_);
+            if (auto *p = overlay_.find(name)) previous = *p;
+            overlay_.set(change);
+            if (applied_) documents = applied_->conf_documents;
+        }
+        apply(documents, "enable " + name, true, [this, name, previous, change, done, finished](ControlResult r) {
+            if (!r.ok()) {
+                std::lock_guard lock(state_mutex_);
+                overlay_.erase(name);
+                if (previous) overlay_.set(*previous);
+            } else {
+                auto instance = agent_.find(name);
+                std::string state = instance ? instance->state_name() : "not running";
+                r.message = name + ": " + state;
+                if (instance && state == "failed") {
+                    r.status = 500;
+                    r.message += ": " + instance->failure();
+                }
+                if (change.expires) r.message += " until " + format_time(*change.expires);
+                r.detail["instance"] = status_of(name);
+                logger_->info("runtime enable: {}", r.message);
+                arm_expiry();
+            }
+            done(r);
+            finished();
+        });
+    });
+}
+
+void ControlPlane::disable(std::string name, std::string duration, ControlDone done) {
+    enqueue([this, name, duration, done](std::function<void()> finished) {
+        auto fail = [&](int status, std::string message) {
+            ControlResult r;
+            r.status = status;
+            r.message = std::move(message);
+            done(r);
+            finished();
+        };
+        RuntimeChange change;
+        change.enable = false;
+        std::string error;
+        if (!resolve(name, change.role, change.name, error)) return fail(404, error);
+        if (!duration.empty()) {
+            auto ns = parse_duration_ns(duration);
+            if (!ns || *ns == 0) return fail(400, "--for " + duration + ": expected a duration such as 30m");
+            change.expires = std::chrono::system_clock::now() + std::chrono::nanoseconds(*ns);
+        }
+        const std::string qualified = change.qualified_name();
+        std::optional<RuntimeChange> previous;
+        std::vector<std::pair<std::string, std::string>> documents;
+        {
+            std::lock_guard lock(state_mutex_);
+            if (auto *p = overlay_.find(qualified)) previous = *p;
+            // A new instance started at run time is forgotten; anything else
+            // is held disabled until the change expires or is undone.
+            if (previous && previous->enable && !previous->plugin.empty()) overlay_.erase(qualified);
+            else overlay_.set(change);
+            if (applied_) documents = applied_->conf_documents;
+        }
+        apply(documents, "disable " + qualified, true, [this, qualified, previous, change, done, finished](
+                                                           ControlResult r) {
+            if (!r.ok()) {
+                std::lock_guard lock(state_mutex_);
+                overlay_.erase(qualified);
+                if (previous) overlay_.set(*previous);
+            } else {
+                r.message = qualified + ": disabled";
+                if (change.expires) r.message += " until " + format_time(*change.expires);
+                r.detail["instance"] = status_of(qualified);
+                logger_->info("runtime disable: {}", r.message);
+                arm_expiry();
+            }
+            done(r);
+            finished();
+        });
+    });
+}
+
+void ControlPlane::arm_expiry() {
+    std::optional<std::chrono::system_clock::time_point> first;
+    {
+        std::lock_guard lock(state_mutex_);
+        for (const auto &c : overlay_.changes())
+            if (c.expires && (!first || *c.expires < *first)) first = c.expires;
+    }
+    expiry_timer_.cancel();
+    if (!first) return;
+    auto wait = std::max(std::chrono::system_clock::duration::zero(), *first - std::chrono::system_clock::now());
+    expiry_timer_.expires_after(std::chrono::duration_cast<std::chrono::steady_clock::duration>(wait));
+    expiry_timer_.async_wait([this](const boost::system::error_code &ec) {
+        if (ec) return;
+        enqueue([this](std::function<void()> finished) {
+            std::vector<std::string> expired;
+            std::vector<std::pair<std::string, std::string>> documents;
+            {
+                std::lock_guard lock(state_mutex_);
+                expired = overlay_.expire(std::chrono::system_clock::now());
+                if (applied_) documents = applied_->conf_documents;
+            }
+            if (expired.empty()) {
+                arm_expiry();
+                return finished();
+            }
+            std::string names;
+            for (const auto &n : expired) names += (names.empty() ? "" : ", ") + n;
+            apply(documents, "runtime change expired (" + names + ")", false,
+                  [this, finished](const ControlResult &r) {
+                      logger_->info("{}", r.message);
+                      for (const auto &e : r.errors) logger_->error("{}", e);
+                      arm_expiry();
+                      finished();
+                  });
+        });
+    });
+}
+
+void ControlPlane::set_log_level(std::string level, ControlDone done) {
+    ControlResult r;
+    static const char *levels[] = {"trace", "debug", "info", "warn", "error", "off"};
+    if (std::find(std::begin(levels), std::end(levels), level) == std::end(levels)) {
+        r.status = 400;
+        r.message = "unknown level \"" + level + "\" (trace, debug, info, warn, error, off)";
+    } else {
+        logger_->set_level(spdlog::level::from_str(level));
+        r.message = "log level: " + level;
+        logger_->info("{}", r.message);
+    }
+    done(r);
+}
+
+// ---------------------------------------------------------------------------
+// Liveness: a timer on the io loop marks each turn; the admin endpoint,
+// on its own thread, judges how long ago the last one was.
+
+void ControlPlane::heartbeat() {
+    last_turn_ns_.store(steady_ns(), std::memory_order_relaxed);
+    if (++heartbeats_ % 10 == 0) sample_delivery();
+    heartbeat_timer_.expires_after(std::chrono::milliseconds(100));
+    heartbeat_timer_.async_wait([this](const boost::system::error_code &ec) {
+        if (!ec && !agent_.shutting_down()) heartbeat();
+    });
+}
+
+}  // namespace sonde::core

@@ -1,0 +1,136 @@
+// The agent's self-metrics (control/self_metrics.hpp) from its live
+// counters: cheap reads of atomics, taken when /metrics is scraped or the
+// self input collects. The accounting identity holds per sink:
+// routed = delivered + dropped (all reasons) + queued.
+#include "control/control_plane.hpp"
+#include "control/process_metrics.hpp"
+
+#include "runtime/agent.hpp"
+
+#include <sonde/plugin_api.h>
+
+#include <deque>
+#include <iterator>
+
+namespace sonde::core {
+
+namespace {
+
+// A deque: the references add() returns stay valid as families are added.
+struct Families {
+    std::deque<SelfFamily> list;
+    SelfFamily &add(std::string name, SelfMetricType type, std::string unit, std::string help) {
+        list.push_back({std::move(name), type, std::move(unit), std::move(help), {}});
+        return list.back();
+    }
+};
+
+void add_drops(SelfFamily &family, const SelfLabels &labels, InstanceCounters &c) {
+    auto with_reason = [&](const std::string &reason, std::uint64_t n) {
+        SelfLabels l = labels;
+        l.emplace_back("reason", reason);
+        family.samples.push_back({l, static_cast<double>(n), {}});
+    };
+    for (std::size_t r = 0; r < c.dropped.size(); ++r)
+        if (auto n = c.dropped[r].load(std::memory_order_relaxed)) with_reason(to_string(static_cast<DropReason>(r)), n);
+    std::lock_guard lock(c.plugin_drops_mutex);
+    for (const auto &[reason, n] : c.plugin_drops) with_reason(reason, n);
+}
+
+}  // namespace
+
+std::vector<SelfFamily> ControlPlane::self_metrics() {
+    Families f;
+    auto &build = f.add("sonde_build", SelfMetricType::info, "", "sonde's version and plugin ABI");
+    build.samples.push_back(
+        {{{"version", options_.version},
+          {"abi", std::to_string(SONDE_ABI_MAJOR) + "." + std::to_string(SONDE_ABI_MINOR)}},
+         1,
+         {}});
+
+    auto &emitted = f.add("sonde_input_records_emitted", SelfMetricType::counter, "",
+                          "Records an input emitted, by kind (events of a BPF tracer came through its ring buffer)");
+    auto &input_dropped = f.add("sonde_input_records_dropped", SelfMetricType::counter, "",
+                                "Records an input lost itself, by reason (e.g. BPF ring buffer overflow)");
+    auto &input_errors = f.add("sonde_input_errors", SelfMetricType::counter, "", "Failed calls and rejected emits of an input");
+    auto &routed = f.add("sonde_sink_records_routed", SelfMetricType::counter, "", "Records the routing table sent to a sink");
+    auto &delivered = f.add("sonde_sink_records_delivered", SelfMetricType::counter, "",
+                            "Records a sink delivered to its destination");
+    auto &sink_dropped = f.add("sonde_sink_records_dropped", SelfMetricType::counter, "", "Records a sink dropped, by reason");
+    auto &queued = f.add("sonde_sink_records_queued", SelfMetricType::gauge, "",
+                         "Records routed to a sink and not yet delivered or dropped");
+    auto &capacity = f.add("sonde_sink_queue_capacity_records", SelfMetricType::gauge, "",
+                           "Capacity of a sink's queue, in records");
+    auto &retried = f.add("sonde_sink_records_retried", SelfMetricType::counter, "",
+                          "Records a sink handed back to be retried (each time)");
+    auto &sink_errors = f.add("sonde_sink_errors", SelfMetricType::counter, "", "Failed deliveries and flushes of a sink");
+    auto &requests = f.add("sonde_sink_export_requests", SelfMetricType::counter, "", "Export requests a sink finished");
+    auto &export_errors = f.add("sonde_sink_export_errors", SelfMetricType::counter, "",
+                                "Export requests the destination did not accept");
+    auto &duration = f.add("sonde_sink_export_duration_seconds", SelfMetricType::histogram, "seconds",
+                           "Duration of export requests");
+    auto &batch = f.add("sonde_sink_export_batch_size_records", SelfMetricType::histogram, "",
+                        "Records carried by export requests");
+    auto &programs = f.add("sonde_bpf_programs_loaded", SelfMetricType::gauge, "", "BPF programs a tracer loaded");
+    auto &up = f.add("sonde_instance_up", SelfMetricType::gauge, "", "1 when an instance runs, 0 when it failed to start");
+
+    for (const auto &instance : agent_.instances()) {
+        const InstanceConfig &config = instance->config();
+        SelfLabels labels{{"name", config.name}, {"plugin", config.plugin}};
+        InstanceCounters &c = instance->counters();
+        std::string state = instance->state_name();
+        if (state == "running" || state == "failed") {
+            SelfLabels l = labels;
+            l.emplace_back("role", config.role == InstanceRole::input ? "input" : "sink");
+            up.samples.push_back({l, state == "running" ? 1.0 : 0.0, {}});
+        }
+        auto facts = instance->facts();
+        if (auto it = facts.find("bpf_programs"); it != facts.end())
+            programs.samples.push_back({labels, std::strtod(it->second.c_str(), nullptr), {}});
+        if (config.role == InstanceRole::input) {
+            std::uint64_t events = c.emitted_events.load(std::memory_order_relaxed);
+            std::uint64_t all = c.emitted.load(std::memory_order_relaxed);
+            SelfLabels as_metric = labels, as_event = labels;
+            as_metric.emplace_back("kind", "metric");
+            as_event.emplace_back("kind", "event");
+            emitted.samples.push_back({as_metric, static_cast<double>(all - std::min(all, events)), {}});
+            emitted.samples.push_back({as_event, static_cast<double>(events), {}});
+            add_drops(input_dropped, labels, c);
+            input_errors.samples.push_back({labels, static_cast<double>(c.errors.load()), {}});
+            continue;
+        }
+        auto *sink = static_cast<SinkInstance *>(instance.get());
+        SinkAccount a = sink->account();
+        routed.samples.push_back({labels, static_cast<double>(a.routed), {}});
+        delivered.samples.push_back({labels, static_cast<double>(a.delivered), {}});
+        add_drops(sink_dropped, labels, c);
+        queued.samples.push_back({labels, static_cast<double>(a.queued), {}});
+        capacity.samples.push_back({labels, static_cast<double>(config.queue_capacity), {}});
+        retried.samples.push_back({labels, static_cast<double>(c.retried.load()), {}});
+        sink_errors.samples.push_back({labels, static_cast<double>(c.errors.load()), {}});
+        const ExportStats &exports = instance->export_stats();
+        if (exports.requests.load(std::memory_order_relaxed) == 0) continue;
+        requests.samples.push_back({labels, static_cast<double>(exports.requests.load()), {}});
+        export_errors.samples.push_back({labels, static_cast<double>(exports.errors.load()), {}});
+        duration.samples.push_back({labels, 0, exports.duration_seconds.snapshot()});
+        batch.samples.push_back({labels, 0, exports.batch_records.snapshot()});
+    }
+
+    std::lock_guard lock(state_mutex_);
+    f.add("sonde_plugin_load_refusals", SelfMetricType::counter, "",
+          "Plugin objects refused at load (ABI, trust, duplicates)")
+        .samples.push_back({{}, static_cast<double>(plugin_refusals_), {}});
+    auto &reloads = f.add("sonde_config_reloads", SelfMetricType::counter, "", "Configuration reloads, by result");
+    reloads.samples.push_back({{{"result", "success"}}, static_cast<double>(reloads_ok_), {}});
+    reloads.samples.push_back({{{"result", "failure"}}, static_cast<double>(reloads_failed_), {}});
+    f.add("sonde_config_last_reload_successful", SelfMetricType::gauge, "",
+          "1 when the last reload applied, 0 when it was refused")
+        .samples.push_back({{}, last_reload_ok_ ? 1.0 : 0.0, {}});
+    f.add("sonde_config_last_reload_success_timestamp_seconds", SelfMetricType::gauge, "seconds",
+          "When the configuration was last applied, in seconds since the epoch")
+        .samples.push_back({{}, last_reload_success_time_, {}});
+    for (auto &family : process_families()) f.list.push_back(std::move(family));
+    return {std::make_move_iterator(f.list.begin()), std::make_move_iterator(f.list.end())};
+}
+
+}  // namespace sonde::core
