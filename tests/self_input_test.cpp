@@ -13,6 +13,7 @@
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <thread>
 
 using namespace sonde::core;
@@ -44,6 +45,8 @@ std::vector<SelfFamily> test_families() {
          {{{{"sink", "a"}, {"queue", "main"}}, 10, {}}, {{{"sink", "b"}}, 20, {}}}},
         {"sonde_test_duration_seconds", SelfMetricType::histogram, "seconds", "Latency", {{{}, 0, latency}}},
         {"sonde_test_build", SelfMetricType::info, "", "Build", {{{{"version", "9.9"}}, 1, {}}}},
+        // No samples yet at create: its declared label keys make later ones fit.
+        {"sonde_test_later", SelfMetricType::gauge, "", "Later", {}, {"sink"}},
     };
 }
 
@@ -90,7 +93,13 @@ TEST_CASE("the self input declares the provider's families at create and emits t
     PluginRegistry registry;
     registry.scan({SONDE_PLUGIN_DIR});
     Agent agent(AgentConfig{}, registry, quiet_logger());
-    set_self_metrics_provider(test_families);
+    // The first call (create) has no sample of sonde_test_later; later calls have one.
+    std::atomic<int> calls{0};
+    set_self_metrics_provider([&calls] {
+        std::vector<SelfFamily> families = test_families();
+        if (calls++ > 0) families.back().samples.push_back({{{"sink", "file"}}, 3, {}});
+        return families;
+    });
     TempDir out;
     std::string error;
     REQUIRE_MESSAGE(agent.add(instance(InstanceRole::sink, "file", {{"directory", out.path.string()}, {"flush_interval", "20ms"}}),
@@ -131,6 +140,9 @@ TEST_CASE("the self input declares the provider's families at create and emits t
     CHECK(histogram["histogram"]["counts"] == nlohmann::json{2, 1, 1});  // cumulative {2, 3} of 4
     CHECK(histogram["histogram"]["count"] == 4);
     CHECK(histogram["histogram"]["sum"] == 2.5);
+
+    REQUIRE(records.count("sonde.test.later"));
+    CHECK(records["sonde.test.later"].back()["attributes"] == nlohmann::json{{"sink", "file"}});
 
     REQUIRE(records.count("sonde.test.build.info"));
     CHECK(records["sonde.test.build.info"].back()["value"] == 1);

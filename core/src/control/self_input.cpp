@@ -59,7 +59,8 @@ sonde_metric_kind metric_kind(SelfMetricType type) {
 }
 
 // One family as declared at create: its record and its attribute keys, the
-// union of the label keys its samples had then, in order of appearance.
+// family's label_keys, then any other key its samples had then, in order of
+// appearance.
 struct DeclaredFamily {
     MetricBuffer record;
     std::vector<std::string> keys;
@@ -79,7 +80,7 @@ public:
         // is reported once and left out (the ABI has no later declaration).
         for (const SelfFamily &family : current_self_families()) {
             if (declared_.count(family.name)) continue;
-            std::vector<std::string> keys;
+            std::vector<std::string> keys = family.label_keys;
             for (const SelfSample &sample : family.samples)
                 for (const auto &[key, value] : sample.labels)
                     if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);

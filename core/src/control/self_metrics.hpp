@@ -41,6 +41,11 @@ struct SelfFamily {
     std::string unit;
     std::string help;
     std::vector<SelfSample> samples;
+    // Every label key the family's samples may carry, in order. Optional for
+    // /metrics; the `self` input declares its records with them (a record's
+    // attribute keys are fixed when it is declared), and without them only
+    // the keys of the samples present when it is created.
+    std::vector<std::string> label_keys;
 };
 
 }  // namespace sonde::core
