@@ -46,6 +46,7 @@ void HttpConnection::reset_parser() {
     parser_->body_limit(limits_.max_body_bytes);
     parser_started_ = false;
     need_more_than_ = 0;
+    continue_sent_ = false;
 }
 
 std::size_t HttpConnection::input_room() const {
@@ -119,11 +120,16 @@ HttpConnection::Step HttpConnection::answer_one(const HttpHandler &handler) {
             return Step::answered;
         }
         // A client that waits for "100 Continue" before sending its body
+        // (curl does above 1 KiB) is told to go on when the handler wants
+        // bodies (the header passed the body limit already). Otherwise it
         // gets the final answer at once, and the connection closes, so the
         // body it may still send is never mistaken for a request.
         if (parser_->is_header_done() && !parser_->is_done() &&
-            boost::beast::iequals(parser_->get()[beast_http::field::expect], "100-continue"))
-            break;
+            boost::beast::iequals(parser_->get()[beast_http::field::expect], "100-continue")) {
+            if (!limits_.keep_body) break;
+            if (!continue_sent_) output_ += "HTTP/1.1 100 Continue\r\n\r\n";
+            continue_sent_ = true;
+        }
     }
     auto &message = parser_->get();
     if (message.version() != 10 && message.version() != 11) {

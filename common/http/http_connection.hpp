@@ -117,6 +117,7 @@ private:
     std::size_t consumed_ = 0;  // bytes of input_ the parser has taken
     std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
     bool parser_started_ = false;  // the current request has begun
+    bool continue_sent_ = false;   // "100 Continue" went out for the current request
     std::size_t need_more_than_ = 0;  // the parser waits for more than this many buffered bytes
     std::string output_;
     std::size_t written_ = 0;

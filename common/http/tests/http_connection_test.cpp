@@ -317,3 +317,26 @@ TEST_CASE("header values from a handler cannot inject headers; 401 carries WWW-A
     CHECK(out.find("\r\nSet-Cookie") == std::string::npos);
     CHECK(out.find("Content-Type: text/plainSet-Cookie: x=1\r\n") != std::string::npos);
 }
+
+TEST_CASE("Expect: 100-continue with keep_body: told to go on, the body is read, the connection kept") {
+    HttpLimits limits;
+    limits.keep_body = true;
+    limits.max_body_bytes = 8;
+    std::string seen;
+    const HttpHandler keep = [&seen](const HttpRequest &request, HttpResponse &) { seen = request.body; };
+    HttpConnection c(limits);
+    std::string out = c.feed("POST /v1/reload HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n", keep);
+    CHECK(out == "HTTP/1.1 100 Continue\r\n\r\n");
+    CHECK(c.mid_request());
+    CHECK(c.feed("he", keep).empty());  // once only
+    out = c.feed("llo", keep);
+    CHECK(out.rfind("HTTP/1.1 200 OK\r\n", 0) == 0);
+    CHECK(out.find("Connection: keep-alive") != std::string::npos);
+    CHECK(seen == "hello");
+    CHECK_FALSE(c.finished());
+
+    HttpConnection too_big(limits);  // refused on the header, before any "100 Continue"
+    out = too_big.feed("POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 9\r\n\r\n", keep);
+    CHECK(out.rfind("HTTP/1.1 413 ", 0) == 0);
+    CHECK(too_big.finished());
+}
