@@ -53,7 +53,7 @@ TEST_CASE("an unknown key is an error, not ignored") {
 
 TEST_CASE("an unknown top-level table is an error") {
     auto l = load({{"a.toml", "[agnet]\nthreads = 2\n"}});
-    CHECK(only_error(l) == "a.toml:1:1: agnet: unknown table (expected agent, inputs or sinks)");
+    CHECK(only_error(l) == "a.toml:1:1: agnet: unknown table (expected agent, admin, inputs or sinks)");
 }
 
 TEST_CASE("a malformed duration says what a duration looks like") {

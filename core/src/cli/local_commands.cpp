@@ -141,10 +141,11 @@ int run(const Options &o) {
     ControlPlane control(agent, registry, {o.config_dir, o.plugin_dirs, host_facts(), SONDE_VERSION}, logger);
     set_self_metrics_provider([&control] { return control.self_metrics(); });
     AdminConfig admin = load.config.admin;
-    control.start(std::move(load));
+    control.start(std::move(load), [&] {
+        logger->info("sonde {} running with config {} and plugins from {}", SONDE_VERSION, o.config_dir.string(),
+                     o.plugin_dirs.front().string());
+    });
     AdminService admin_service(control, admin, logger);
-    logger->info("sonde {} running with config {} and plugins from {}", SONDE_VERSION, o.config_dir.string(),
-                 o.plugin_dirs.front().string());
     int status = agent.run();
     set_self_metrics_provider(nullptr);
     return status;

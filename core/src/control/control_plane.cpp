@@ -94,10 +94,10 @@ void ControlPlane::run_next() {
 // ---------------------------------------------------------------------------
 // Applying a configuration.
 
-void ControlPlane::start(ConfigLoad load) {
+void ControlPlane::start(ConfigLoad load, std::function<void()> started) {
     admin_ = load.config.admin;
-    enqueue([this, documents = std::move(load.documents)](std::function<void()> finished) {
-        apply(documents, "start", false, [this, finished](const ControlResult &r) {
+    enqueue([this, documents = std::move(load.documents), started](std::function<void()> finished) {
+        apply(documents, "start", false, [this, finished, started](const ControlResult &r) {
             for (const auto &e : r.errors) logger_->error("{}", e);
             for (const auto &w : r.warnings) logger_->warn("{}", w);
             {
@@ -106,6 +106,12 @@ void ControlPlane::start(ConfigLoad load) {
                 last_reload_success_time_ =
                     std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
             }
+            if (r.detail["added"].empty() || std::none_of(r.detail["added"].begin(), r.detail["added"].end(),
+                                                          [](const nlohmann::json &n) {
+                                                              return n.get<std::string>().rfind("sinks.", 0) == 0;
+                                                          }))
+                logger_->warn("no sink is running: records go nowhere");
+            if (started) started();
             finished();
         });
     });

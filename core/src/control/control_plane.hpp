@@ -89,8 +89,9 @@ public:
     ControlPlane &operator=(const ControlPlane &) = delete;
 
     // Applies the configuration the agent starts with: an instance whose
-    // create fails is reported (log, status) and the rest run.
-    void start(ConfigLoad load);
+    // create fails is reported (log, status) and the rest run. `started`
+    // runs on the io loop once every instance has started or failed.
+    void start(ConfigLoad load, std::function<void()> started);
 
     // Queued; `done` runs on an io thread once the change has taken effect.
     void reload(ControlDone done);

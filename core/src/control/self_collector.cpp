@@ -19,8 +19,9 @@ namespace {
 // A deque: the references add() returns stay valid as families are added.
 struct Families {
     std::deque<SelfFamily> list;
-    SelfFamily &add(std::string name, SelfMetricType type, std::string unit, std::string help) {
-        list.push_back({std::move(name), type, std::move(unit), std::move(help), {}});
+    SelfFamily &add(std::string name, SelfMetricType type, std::string unit, std::string help,
+                    std::vector<std::string> label_keys = {}) {
+        list.push_back({std::move(name), type, std::move(unit), std::move(help), {}, std::move(label_keys)});
         return list.back();
     }
 };
@@ -41,7 +42,7 @@ void add_drops(SelfFamily &family, const SelfLabels &labels, InstanceCounters &c
 
 std::vector<SelfFamily> ControlPlane::self_metrics() {
     Families f;
-    auto &build = f.add("sonde_build", SelfMetricType::info, "", "sonde's version and plugin ABI");
+    auto &build = f.add("sonde_build", SelfMetricType::info, "", "sonde's version and plugin ABI", {"version", "abi"});
     build.samples.push_back(
         {{{"version", options_.version},
           {"abi", std::to_string(SONDE_ABI_MAJOR) + "." + std::to_string(SONDE_ABI_MINOR)}},
@@ -49,30 +50,30 @@ std::vector<SelfFamily> ControlPlane::self_metrics() {
          {}});
 
     auto &emitted = f.add("sonde_input_records_emitted", SelfMetricType::counter, "",
-                          "Records an input emitted, by kind (events of a BPF tracer came through its ring buffer)");
+                          "Records an input emitted, by kind (events of a BPF tracer came through its ring buffer)", {"name", "plugin", "kind"});
     auto &input_dropped = f.add("sonde_input_records_dropped", SelfMetricType::counter, "",
-                                "Records an input lost itself, by reason (e.g. BPF ring buffer overflow)");
-    auto &input_errors = f.add("sonde_input_errors", SelfMetricType::counter, "", "Failed calls and rejected emits of an input");
-    auto &routed = f.add("sonde_sink_records_routed", SelfMetricType::counter, "", "Records the routing table sent to a sink");
+                                "Records an input lost itself, by reason (e.g. BPF ring buffer overflow)", {"name", "plugin", "reason"});
+    auto &input_errors = f.add("sonde_input_errors", SelfMetricType::counter, "", "Failed calls and rejected emits of an input", {"name", "plugin"});
+    auto &routed = f.add("sonde_sink_records_routed", SelfMetricType::counter, "", "Records the routing table sent to a sink", {"name", "plugin"});
     auto &delivered = f.add("sonde_sink_records_delivered", SelfMetricType::counter, "",
-                            "Records a sink delivered to its destination");
-    auto &sink_dropped = f.add("sonde_sink_records_dropped", SelfMetricType::counter, "", "Records a sink dropped, by reason");
+                            "Records a sink delivered to its destination", {"name", "plugin"});
+    auto &sink_dropped = f.add("sonde_sink_records_dropped", SelfMetricType::counter, "", "Records a sink dropped, by reason", {"name", "plugin", "reason"});
     auto &queued = f.add("sonde_sink_records_queued", SelfMetricType::gauge, "",
-                         "Records routed to a sink and not yet delivered or dropped");
+                         "Records routed to a sink and not yet delivered or dropped", {"name", "plugin"});
     auto &capacity = f.add("sonde_sink_queue_capacity_records", SelfMetricType::gauge, "",
-                           "Capacity of a sink's queue, in records");
+                           "Capacity of a sink's queue, in records", {"name", "plugin"});
     auto &retried = f.add("sonde_sink_records_retried", SelfMetricType::counter, "",
-                          "Records a sink handed back to be retried (each time)");
-    auto &sink_errors = f.add("sonde_sink_errors", SelfMetricType::counter, "", "Failed deliveries and flushes of a sink");
-    auto &requests = f.add("sonde_sink_export_requests", SelfMetricType::counter, "", "Export requests a sink finished");
+                          "Records a sink handed back to be retried (each time)", {"name", "plugin"});
+    auto &sink_errors = f.add("sonde_sink_errors", SelfMetricType::counter, "", "Failed deliveries and flushes of a sink", {"name", "plugin"});
+    auto &requests = f.add("sonde_sink_export_requests", SelfMetricType::counter, "", "Export requests a sink finished", {"name", "plugin"});
     auto &export_errors = f.add("sonde_sink_export_errors", SelfMetricType::counter, "",
-                                "Export requests the destination did not accept");
+                                "Export requests the destination did not accept", {"name", "plugin"});
     auto &duration = f.add("sonde_sink_export_duration_seconds", SelfMetricType::histogram, "seconds",
-                           "Duration of export requests");
+                           "Duration of export requests", {"name", "plugin"});
     auto &batch = f.add("sonde_sink_export_batch_size_records", SelfMetricType::histogram, "",
-                        "Records carried by export requests");
-    auto &programs = f.add("sonde_bpf_programs_loaded", SelfMetricType::gauge, "", "BPF programs a tracer loaded");
-    auto &up = f.add("sonde_instance_up", SelfMetricType::gauge, "", "1 when an instance runs, 0 when it failed to start");
+                        "Records carried by export requests", {"name", "plugin"});
+    auto &programs = f.add("sonde_bpf_programs_loaded", SelfMetricType::gauge, "", "BPF programs a tracer loaded", {"name", "plugin"});
+    auto &up = f.add("sonde_instance_up", SelfMetricType::gauge, "", "1 when an instance runs, 0 when it failed to start", {"name", "plugin", "role"});
 
     for (const auto &instance : agent_.instances()) {
         const InstanceConfig &config = instance->config();
@@ -120,7 +121,7 @@ std::vector<SelfFamily> ControlPlane::self_metrics() {
     f.add("sonde_plugin_load_refusals", SelfMetricType::counter, "",
           "Plugin objects refused at load (ABI, trust, duplicates)")
         .samples.push_back({{}, static_cast<double>(plugin_refusals_), {}});
-    auto &reloads = f.add("sonde_config_reloads", SelfMetricType::counter, "", "Configuration reloads, by result");
+    auto &reloads = f.add("sonde_config_reloads", SelfMetricType::counter, "", "Configuration reloads, by result", {"result"});
     reloads.samples.push_back({{{"result", "success"}}, static_cast<double>(reloads_ok_), {}});
     reloads.samples.push_back({{{"result", "failure"}}, static_cast<double>(reloads_failed_), {}});
     f.add("sonde_config_last_reload_successful", SelfMetricType::gauge, "",
