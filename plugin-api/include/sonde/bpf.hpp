@@ -4,6 +4,7 @@
 // for one-line refusals, kernel time converted to wall-clock time.
 #pragma once
 
+#include <sonde/bpf_load_lock.hpp>
 #include <sonde/sdk.hpp>
 #include <sonde/text.hpp>
 
@@ -129,7 +130,8 @@ inline std::size_t loaded_programs(const bpf_object *object) {
 // every hook's failure when none does. On success it sets the instance's
 // facts (shown by `sonde status`): "hook" (the hook's name) and, when
 // `loaded_object` is given, "bpf_programs" (loaded_programs of the object it
-// returns once the hook's load succeeded).
+// returns once the hook's load succeeded). One load at a time in the
+// process (KernelBtfLoadLock): each holds a parse of the kernel's BTF.
 inline Hook choose_hook(Context &ctx, const std::vector<Hook> &order,
                         const std::function<std::string(Hook)> &try_load,
                         const std::function<const bpf_object *()> &loaded_object = {}) {
@@ -138,7 +140,10 @@ inline Hook choose_hook(Context &ctx, const std::vector<Hook> &order,
         std::string error;
         if (forced_to_fail(h)) error = "unavailable (forced by SONDE_BPF_FAIL_HOOKS)";
         else if (h == Hook::tracepoint && !ensure_tracefs(ctx)) error = "tracefs is not mounted";
-        else error = try_load(h);
+        else {
+            KernelBtfLoadLock one_load_at_a_time;
+            error = try_load(h);
+        }
         if (!error.empty()) {
             reasons += std::string(reasons.empty() ? "" : "; ") + hook_name(h) + ": " + error;
             continue;
@@ -155,6 +160,7 @@ inline Hook choose_hook(Context &ctx, const std::vector<Hook> &order,
 // btf_trace_<name> typedef in vmlinux BTF), not counting the leading context
 // pointer; -1 when unknown. How a plugin tells tracepoint versions apart.
 inline int tracepoint_arg_count(const std::string &name) {
+    KernelBtfLoadLock one_parse_at_a_time;
     btf *vmlinux = btf__load_vmlinux_btf();
     if (!vmlinux) return -1;
     int count = -1;
