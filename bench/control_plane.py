@@ -422,15 +422,17 @@ def part_scrape(rounds=5, scrapes=1000):
     agent.wait_ready()
     time.sleep(3)
     prom_port = int(re.search(r"sinks\.prometheus: serving /metrics on \S+ \(port (\d+)\)", agent.log_text()).group(1))
-    targets = {"admin /metrics (self-metrics)": agent.port, "prometheus sink /metrics (peer, same agent)": prom_port}
+    targets = {"admin /metrics (self-metrics)": (agent.port, "/metrics"),
+               "admin /healthz (the HTTP exchange alone)": (agent.port, "/healthz"),
+               "prometheus sink /metrics (peer, same agent)": (prom_port, "/metrics")}
     idle_t0, idle_cpu0 = time.monotonic(), cpu_seconds(agent.pid)
     time.sleep(5)
     idle = (cpu_seconds(agent.pid) - idle_cpu0) / (time.monotonic() - idle_t0)
     log(f"agent CPU at rest: {100 * idle:.2f}% of a core")
     runs = {t: [] for t in targets}
     for _ in range(rounds):
-        for target, port in targets.items():
-            runs[target].append(scrape(agent.pid, port, scrapes, idle))
+        for target, (port, path) in targets.items():
+            runs[target].append(scrape(agent.pid, port, path, scrapes, idle))
     curl_wall = []
     for _ in range(100):  # a fresh curl process and connection each time
         t0 = time.monotonic()
@@ -438,25 +440,25 @@ def part_scrape(rounds=5, scrapes=1000):
         curl_wall.append(time.monotonic() - t0)
     agent.stop()
     server.shutdown()
-    for target, port in targets.items():
+    for target in targets:
         body = runs[target][0][2]
         series = sum(1 for l in body.decode().splitlines() if l and not l.startswith("#"))
         walls = ", ".join(f"{w * 1e6:.0f}" for w, _, _ in runs[target])
         cpus = ", ".join(f"{c * 1e6:.0f}" for _, c, _ in runs[target])
-        log(f"{target}: body {len(body):,} bytes, {series} series; per scrape over {rounds} x {scrapes} "
+        log(f"{target}: body {len(body):,} bytes" + (f", {series} series" if "metrics" in target else "") + f"; per scrape over {rounds} x {scrapes} "
             f"keep-alive requests: wall {walls} us; agent CPU {cpus} us (rest subtracted)")
     log(f"admin /metrics with a new curl process each time: {fmt_ms(curl_wall)}")
     log()
 
 
-def scrape(pid, port, n, idle):
-    """n GETs of /metrics on one keep-alive connection, as Prometheus scrapes:
+def scrape(pid, port, path, n, idle):
+    """n GETs of path on one keep-alive connection, as Prometheus scrapes:
     (wall seconds per scrape, agent CPU seconds per scrape with the agent's
     CPU at rest subtracted, last body)."""
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     t0, cpu0 = time.monotonic(), cpu_seconds(pid)
     for _ in range(n):
-        c.request("GET", "/metrics")
+        c.request("GET", path)
         r = c.getresponse()
         body = r.read()
         assert r.status == 200
