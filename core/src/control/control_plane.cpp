@@ -1,5 +1,6 @@
 #include "control/control_plane.hpp"
 
+#include "control/logging.hpp"
 #include "runtime/agent.hpp"
 
 #include <boost/asio/post.hpp>
@@ -186,7 +187,8 @@ void ControlPlane::apply(std::vector<std::pair<std::string, std::string>> docume
     if (previous) result.warnings = needs_restart(previous->load.config, config);
 
     // What a running agent can change in place.
-    if (!std::getenv("SONDE_LOG_LEVEL")) logger_->set_level(spdlog::level::from_str(config.log_level));
+    std::vector<std::string> level_warnings;  // SONDE_LOG_LEVEL's, said once at start
+    logger_->set_level(resolve_log_level(config.log_level, std::getenv("SONDE_LOG_LEVEL"), level_warnings));
     agent_.set_shutdown_timeout(config.shutdown_timeout_ns);
 
     result.detail = {{"added", names_of(plan.add)},
@@ -429,13 +431,12 @@ void ControlPlane::arm_expiry() {
 
 void ControlPlane::set_log_level(std::string level, ControlDone done) {
     ControlResult r;
-    static const char *levels[] = {"trace", "debug", "info", "warn", "error", "off"};
-    if (std::find(std::begin(levels), std::end(levels), level) == std::end(levels)) {
+    std::string error;
+    if (!sonde::core::set_log_level(*logger_, level, error)) {
         r.status = 400;
-        r.message = "unknown level \"" + level + "\" (trace, debug, info, warn, error, off)";
+        r.message = error;
     } else {
-        logger_->set_level(spdlog::level::from_str(level));
-        r.message = "log level: " + level;
+        r.message = "log level: " + level + " (until the next reload or restart)";
         logger_->info("{}", r.message);
     }
     done(r);
