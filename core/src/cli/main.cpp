@@ -7,6 +7,8 @@
 #include <CLI/CLI.hpp>
 #include <sonde/plugin_api.h>
 
+#include <malloc.h>
+
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -40,6 +42,12 @@ int main(int argc, char **argv) {
     // file over RLIMIT_FSIZE (EFBIG) are errors of the write, not reasons to die.
     std::signal(SIGPIPE, SIG_IGN);
     std::signal(SIGXFSZ, SIG_IGN);
+    // Blocks of 1 MiB and more come from mmap and go back to the kernel when
+    // freed: libbpf 1.1 copies and indexes the kernel's BTF (about 12 MB)
+    // for each tracer it loads and frees it right after; from a thread's
+    // malloc arena that memory would stay in the agent's RSS
+    // (docs/benchmarks.md, "Peak RSS at start").
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
 
     CLI::App app("sonde: a Linux host telemetry agent", "sonde");
     app.footer(defaults_note);

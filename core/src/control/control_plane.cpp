@@ -188,7 +188,15 @@ void ControlPlane::apply(std::vector<std::pair<std::string, std::string>> docume
 
     // What a running agent can change in place.
     std::vector<std::string> level_warnings;  // SONDE_LOG_LEVEL's, said once at start
-    logger_->set_level(resolve_log_level(config.log_level, std::getenv("SONDE_LOG_LEVEL"), level_warnings));
+    std::string runtime_level;
+    {
+        std::lock_guard lock(state_mutex_);
+        runtime_level = runtime_log_level_;
+    }
+    // `sonde log-level` wins until a restart; else SONDE_LOG_LEVEL, else conf.d.
+    logger_->set_level(runtime_level.empty()
+                           ? resolve_log_level(config.log_level, std::getenv("SONDE_LOG_LEVEL"), level_warnings)
+                           : resolve_log_level(runtime_level, nullptr, level_warnings));
     agent_.set_shutdown_timeout(config.shutdown_timeout_ns);
 
     result.detail = {{"added", names_of(plan.add)},
@@ -436,7 +444,9 @@ void ControlPlane::set_log_level(std::string level, ControlDone done) {
         r.status = 400;
         r.message = error;
     } else {
-        r.message = "log level: " + level + " (until the next reload or restart)";
+        r.message = "log level: " + level + " (until the next restart)";
+        std::lock_guard lock(state_mutex_);
+        runtime_log_level_ = level;
         logger_->info("{}", r.message);
     }
     done(r);

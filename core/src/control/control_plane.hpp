@@ -149,6 +149,7 @@ private:
     mutable std::mutex state_mutex_;
     std::shared_ptr<const AppliedConfig> applied_;
     RuntimeOverlay overlay_;
+    std::string runtime_log_level_;  // sonde log-level's, kept across reloads
     std::map<std::string, CreateFailure> create_failures_;
     bool started_up_ = false;
     std::uint64_t reloads_ok_ = 0, reloads_failed_ = 0;

@@ -179,12 +179,31 @@ void Agent::apply(InstanceChanges changes, std::function<void()> done) {
         }
         const auto &instance = stopping[i];
         bool input = instance->config().role == InstanceRole::input;
-        instance->stop([this, input, name = instance->name(), stop_next, i] {
-            if (input) notify_input_stopped(name);
-            (*stop_next)(i + 1);
-        });
+        auto stop = [this, instance, input, stop_next, i] {
+            instance->stop([this, input, name = instance->name(), stop_next, i] {
+                if (input) notify_input_stopped(name);
+                (*stop_next)(i + 1);
+            });
+        };
+        if (input) return stop();
+        // A sink leaving first delivers what is queued for it, as at shutdown
+        // but for at most max_reload_drain: what is left then is dropped and
+        // counted (reason shutdown) when it stops.
+        auto deadline = std::chrono::steady_clock::now() +
+                        std::min<std::chrono::nanoseconds>(std::chrono::nanoseconds(shutdown_timeout_ns_.load()),
+                                                           max_reload_drain);
+        drain_one(std::static_pointer_cast<SinkInstance>(instance), deadline, stop);
     };
     (*stop_next)(0);
+}
+
+void Agent::drain_one(std::shared_ptr<SinkInstance> sink, std::chrono::steady_clock::time_point deadline,
+                      std::function<void()> then) {
+    if (sink->drain_step() || std::chrono::steady_clock::now() >= deadline) return then();
+    auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(5));
+    timer->async_wait([this, timer, sink, deadline, then](const boost::system::error_code &) {
+        drain_one(sink, deadline, then);
+    });
 }
 
 std::vector<std::shared_ptr<Instance>> Agent::instances() {

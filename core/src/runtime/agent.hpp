@@ -55,7 +55,9 @@ public:
     void remove(const std::string &name, std::function<void()> done = {});
     // Applies a reload step, the others running on: stops the removed
     // instances (inputs first, so their last records reach sinks that stay,
-    // then sinks, so a port or file is free before a replacement opens it),
+    // then sinks, each after draining its queue for at most
+    // min(shutdown_timeout, max_reload_drain), so a port or file is free
+    // before a replacement opens it),
     // then registers the added ones and the new subscriptions in one routing
     // update, and starts the added instances. `done` runs (on an io thread)
     // once every start has finished, failed or not.
@@ -100,6 +102,10 @@ private:
     // Tells every sink that an input stopped (sinks drop its series).
     void notify_input_stopped(const std::string &name);
     void drain_sinks(std::chrono::steady_clock::time_point deadline);
+    // Polls one sink's drain_step every 5 ms until it is idle or the deadline passes, then `then`.
+    void drain_one(std::shared_ptr<SinkInstance> sink, std::chrono::steady_clock::time_point deadline,
+                   std::function<void()> then);
+    static constexpr std::chrono::seconds max_reload_drain{2};
     void finish();
 
     AgentConfig config_;
