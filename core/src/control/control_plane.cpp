@@ -287,13 +287,63 @@ bool ControlPlane::resolve(const std::string &name, InstanceRole &role, std::str
     return false;
 }
 
+namespace {
+
+ControlResult refusal(int status, std::string message) {
+    ControlResult r;
+    r.status = status;
+    r.message = std::move(message);
+    return r;
+}
+
+// `--for D`: sets the change's expiry; false with `error` for a malformed D.
+bool set_expiry(const std::string &duration, RuntimeChange &change, std::string &error) {
+    if (duration.empty()) return true;
+    auto ns = parse_duration_ns(duration);
+    if (!ns || *ns == 0) {
+        error = "--for " + duration + ": expected a duration such as 30m";
+        return false;
+    }
+    change.expires = std::chrono::system_clock::now() + std::chrono::nanoseconds(*ns);
+    return true;
+}
+
+}  // namespace
+
+void ControlPlane::apply_runtime_change(RuntimeChange change, bool forget, const std::string &origin,
+                                        std::function<void(ControlResult &)> describe, ControlDone done,
+                                        std::function<void()> finished) {
+    const std::string name = change.qualified_name();
+    std::optional<RuntimeChange> previous;
+    std::vector<std::pair<std::string, std::string>> documents;
+    {
+        std::lock_guard lock(state_mutex_);
+        if (auto *p = overlay_.find(name)) previous = *p;
+        if (forget) overlay_.erase(name);
+        else overlay_.set(change);
+        if (applied_) documents = applied_->conf_documents;
+    }
+    apply(documents, origin, true, [=, this](ControlResult r) {
+        if (!r.ok()) {
+            std::lock_guard lock(state_mutex_);
+            overlay_.erase(name);
+            if (previous) overlay_.set(*previous);
+        } else {
+            describe(r);
+            if (change.expires) r.message += " until " + format_time(*change.expires);
+            r.detail["instance"] = status_of(name);
+            logger_->info("{}: {}", origin, r.message);
+            arm_expiry();
+        }
+        done(r);
+        finished();
+    });
+}
+
 void ControlPlane::enable(EnableRequest request, ControlDone done) {
     enqueue([this, request, done](std::function<void()> finished) {
         auto fail = [&](int status, std::string message) {
-            ControlResult r;
-            r.status = status;
-            r.message = std::move(message);
-            done(r);
+            done(refusal(status, std::move(message)));
             finished();
         };
         RuntimeChange change;
@@ -312,90 +362,40 @@ void ControlPlane::enable(EnableRequest request, ControlDone done) {
             if (!parse_setting(text, setting, error)) return fail(400, error);
             change.settings.push_back(setting);
         }
-        if (!request.duration.empty()) {
-            auto ns = parse_duration_ns(request.duration);
-            if (!ns || *ns == 0) return fail(400, "--for " + request.duration + ": expected a duration such as 30m");
-            change.expires = std::chrono::system_clock::now() + std::chrono::nanoseconds(*ns);
-        }
+        if (!set_expiry(request.duration, change, error)) return fail(400, error);
         const std::string name = change.qualified_name();
-        std::optional<RuntimeChange> previous;
-        std::vector<std::pair<std::string, std::string>> documents;
-        {
-            std::lock_guard lock(state_mutex_);
-            if (auto *p = overlay_.find(name)) previous = *p;
-            overlay_.set(change);
-            if (applied_) documents = applied_->conf_documents;
-        }
-        apply(documents, "enable " + name, true, [this, name, previous, change, done, finished](ControlResult r) {
-            if (!r.ok()) {
-                std::lock_guard lock(state_mutex_);
-                overlay_.erase(name);
-                if (previous) overlay_.set(*previous);
-            } else {
-                auto instance = agent_.find(name);
-                std::string state = instance ? instance->state_name() : "not running";
-                r.message = name + ": " + state;
-                if (instance && state == "failed") {
-                    r.status = 500;
-                    r.message += ": " + instance->failure();
-                }
-                if (change.expires) r.message += " until " + format_time(*change.expires);
-                r.detail["instance"] = status_of(name);
-                logger_->info("runtime enable: {}", r.message);
-                arm_expiry();
+        apply_runtime_change(change, false, "runtime enable", [this, name](ControlResult &r) {
+            auto instance = agent_.find(name);
+            std::string state = instance ? instance->state_name() : "not running";
+            r.message = name + ": " + state;
+            if (instance && state == "failed") {
+                r.status = 500;
+                r.message += ": " + instance->failure();
             }
-            done(r);
-            finished();
-        });
+        }, done, finished);
     });
 }
 
 void ControlPlane::disable(std::string name, std::string duration, ControlDone done) {
     enqueue([this, name, duration, done](std::function<void()> finished) {
-        auto fail = [&](int status, std::string message) {
-            ControlResult r;
-            r.status = status;
-            r.message = std::move(message);
-            done(r);
-            finished();
-        };
         RuntimeChange change;
         change.enable = false;
         std::string error;
-        if (!resolve(name, change.role, change.name, error)) return fail(404, error);
-        if (!duration.empty()) {
-            auto ns = parse_duration_ns(duration);
-            if (!ns || *ns == 0) return fail(400, "--for " + duration + ": expected a duration such as 30m");
-            change.expires = std::chrono::system_clock::now() + std::chrono::nanoseconds(*ns);
+        if (!resolve(name, change.role, change.name, error) || !set_expiry(duration, change, error)) {
+            done(refusal(error.rfind("--for", 0) == 0 ? 400 : 404, error));
+            return finished();
         }
-        const std::string qualified = change.qualified_name();
-        std::optional<RuntimeChange> previous;
-        std::vector<std::pair<std::string, std::string>> documents;
+        // A new instance started at run time is forgotten; anything else is
+        // held disabled until the change expires or is undone.
+        bool forget;
         {
             std::lock_guard lock(state_mutex_);
-            if (auto *p = overlay_.find(qualified)) previous = *p;
-            // A new instance started at run time is forgotten; anything else
-            // is held disabled until the change expires or is undone.
-            if (previous && previous->enable && !previous->plugin.empty()) overlay_.erase(qualified);
-            else overlay_.set(change);
-            if (applied_) documents = applied_->conf_documents;
+            const RuntimeChange *previous = overlay_.find(change.qualified_name());
+            forget = previous && previous->enable && !previous->plugin.empty();
         }
-        apply(documents, "disable " + qualified, true, [this, qualified, previous, change, done, finished](
-                                                           ControlResult r) {
-            if (!r.ok()) {
-                std::lock_guard lock(state_mutex_);
-                overlay_.erase(qualified);
-                if (previous) overlay_.set(*previous);
-            } else {
-                r.message = qualified + ": disabled";
-                if (change.expires) r.message += " until " + format_time(*change.expires);
-                r.detail["instance"] = status_of(qualified);
-                logger_->info("runtime disable: {}", r.message);
-                arm_expiry();
-            }
-            done(r);
-            finished();
-        });
+        const std::string qualified = change.qualified_name();
+        apply_runtime_change(change, forget, "runtime disable",
+                             [qualified](ControlResult &r) { r.message = qualified + ": disabled"; }, done, finished);
     });
 }
 

@@ -121,6 +121,12 @@ private:
     void apply(std::vector<std::pair<std::string, std::string>> documents, const std::string &origin, bool strict,
                ControlDone done);
     void record_reload(bool ok, const std::vector<std::string> &errors);
+    // Puts `change` into the overlay (or, with `forget`, takes the
+    // instance's change out) and applies; a refusal puts back what was
+    // there. `describe` writes the message of a success.
+    void apply_runtime_change(RuntimeChange change, bool forget, const std::string &origin,
+                              std::function<void(ControlResult &)> describe, ControlDone done,
+                              std::function<void()> finished);
     void arm_expiry();
     void heartbeat();
     static std::int64_t steady_ns() {
