@@ -461,7 +461,10 @@ void ControlPlane::heartbeat() {
     if (++heartbeats_ % 10 == 0) sample_delivery();
     heartbeat_timer_.expires_after(std::chrono::milliseconds(100));
     heartbeat_timer_.async_wait([this](const boost::system::error_code &ec) {
-        if (!ec && !agent_.shutting_down()) heartbeat();
+        if (ec) return;
+        if (!agent_.shutting_down()) return heartbeat();
+        // A pending expiry would keep the io loop from ending after shutdown.
+        expiry_timer_.cancel();
     });
 }
 
