@@ -273,3 +273,37 @@ TEST_CASE("when conditions: instances run by labels; check-config --label judges
     CHECK(db.stdout_text.find("inputs.procfs: runs") != std::string::npos);
     CHECK(db.stdout_text.find("inputs.net: waiting (when: role = \"db\" does not match \"w*\")") != std::string::npos);
 }
+
+TEST_CASE("sonde enable --plugin starts a new instance; a refused --set or --for changes nothing") {
+    TempDir conf;
+    conf.write("10-base.toml", with_socket(conf));
+    ControlledAgent agent(conf);
+    auto r = agent.cli({"enable", "probe", "--plugin", "procfs", "--set", "interval=50ms"});
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    CHECK(r.out.find("inputs.probe: running") != std::string::npos);
+    nlohmann::json probe = agent.instance("inputs.probe");
+    CHECK(probe["plugin"] == "procfs");
+    CHECK(probe["state"] == "running");
+    CHECK(probe["runtime"]["plugin"] == "procfs");
+    CHECK(probe["runtime"]["settings"][0] == "interval=50ms");
+
+    r = agent.cli({"enable", "probe2", "--plugin", "procfs", "--set", "bogus_key=1"});
+    CHECK(r.status == 1);
+    CHECK(r.err.find("(runtime: sonde enable/disable):") != std::string::npos);
+    CHECK(r.err.find("inputs.probe2.bogus_key") != std::string::npos);
+    CHECK(agent.instance("inputs.probe2").is_null());
+    r = agent.cli({"enable", "counting", "--for", "soon"});
+    CHECK(r.status == 1);
+    CHECK(r.err.find("--for soon: expected a duration") != std::string::npos);
+    CHECK(agent.instance("inputs.counting")["state"] == "running");
+    CHECK_FALSE(agent.instance("inputs.counting").contains("runtime"));
+
+    // Disabling an instance started at run time forgets it.
+    r = agent.cli({"disable", "probe"});
+    CHECK(r.status == 0);
+    CHECK(agent.instance("inputs.probe").is_null());
+    kill(agent.process.pid, SIGTERM);
+    REQUIRE(agent.process.wait() == 0);
+    check_gapless(sequences(agent.process.stdout_text));
+}
