@@ -481,6 +481,9 @@ TEST_CASE("a non-loopback listen address without allow_non_loopback: check-confi
     CHECK(std::regex_search(agent.stderr_text, std::regex("error.*listen.*0\\.0\\.0\\.0:0.*not a loopback address")));
     CHECK_FALSE(logged(agent, "admin endpoint on http://"));
     REQUIRE(waitpid(agent.pid, nullptr, WNOHANG) == 0);  // still running
+    // The control socket is not lost with the TCP listener.
+    std::string status_out, status_err;
+    CHECK(cli(conf, {"status"}, &status_out, &status_err) == 0);
     stop_agent(agent);
     Summary s = parse_summary(agent.stderr_text);
     CHECK(counter(s, "inputs.counting", "emitted") > 0);
@@ -547,6 +550,12 @@ TEST_CASE("sonde status --json shows each instance's state, plugin, reason and c
     // /status over TCP is the same document.
     nlohmann::json over_tcp = json_of(http(agent.port, "GET", "/status"));
     CHECK(over_tcp["instances"].size() == 5);
+    // The failed instance is down on /metrics too (what the InstanceDown alert watches).
+    std::string metrics = http(agent.port, "GET", "/metrics").body;
+    CHECK(metrics.find("sonde_instance_up{name=\"broken\",plugin=\"create_throws\",role=\"input\"} 0\n") !=
+          std::string::npos);
+    CHECK(metrics.find("sonde_instance_up{name=\"counting\",plugin=\"counting\",role=\"input\"} 1\n") !=
+          std::string::npos);
 
     // The table: one line per instance, with its plugin, state and detail.
     REQUIRE(cli(conf, {"status"}, &out, &err) == 0);

@@ -115,6 +115,16 @@ AdminService::AdminService(ControlPlane &control, const AdminConfig &config, std
         if (!read_token_file(config.token_file, options.token, error))
             logger_->error("admin.token_file: {}; changes over TCP are refused", error);
     }
+    // A `listen` no start could use costs the TCP listener, never the
+    // control socket: the CLI keeps its way in.
+    try {
+        AdminServerOptions tcp_only = options;
+        tcp_only.socket_path.clear();
+        AdminServer::check(tcp_only);
+    } catch (const AdminOptionsError &e) {
+        logger_->error("admin.listen: {}; no TCP listener (check-config refuses this)", e.what());
+        options.listen.clear();
+    }
     try {
         server_ = std::make_unique<AdminServer>(
             io_, options, [this](AdminRequest request) { route(control_, std::move(request)); }, logger_);

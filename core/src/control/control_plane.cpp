@@ -171,7 +171,7 @@ void ControlPlane::apply(std::vector<std::pair<std::string, std::string>> docume
             if (auto instance = agent_.create(*c, error)) changes.add.push_back(std::move(instance));
             else {
                 result.errors.push_back(error);
-                failures[c->qualified_name()] = {error};
+                failures[c->qualified_name()] = {error, c->plugin, c->role};
             }
         }
     }

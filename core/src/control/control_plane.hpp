@@ -111,6 +111,8 @@ public:
 private:
     struct CreateFailure {
         std::string error;
+        std::string plugin;
+        InstanceRole role;
     };
     using Operation = std::function<void(std::function<void()> finished)>;
 

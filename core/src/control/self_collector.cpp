@@ -118,6 +118,13 @@ std::vector<SelfFamily> ControlPlane::self_metrics() {
     }
 
     std::lock_guard lock(state_mutex_);
+    // Instances whose plugin refused their table (or is missing) are down too.
+    for (const auto &[name, failure] : create_failures_)
+        up.samples.push_back({{{"name", name.substr(name.find('.') + 1)},
+                               {"plugin", failure.plugin},
+                               {"role", failure.role == InstanceRole::input ? "input" : "sink"}},
+                              0.0,
+                              {}});
     f.add("sonde_plugin_load_refusals", SelfMetricType::counter, "",
           "Plugin objects refused at load (ABI, trust, duplicates)")
         .samples.push_back({{}, static_cast<double>(plugin_refusals_), {}});
