@@ -185,6 +185,9 @@ void ControlPlane::apply(std::vector<std::pair<std::string, std::string>> docume
     for (const auto &name : names_of(plan.change)) changes.remove.push_back(name);
     changes.resubscribe = plan.resubscribe;
     if (previous) result.warnings = needs_restart(previous->load.config, config);
+    std::vector<std::shared_ptr<Instance>> leaving;
+    for (const auto &name : changes.remove)
+        if (auto instance = agent_.find(name)) leaving.push_back(std::move(instance));
 
     // What a running agent can change in place.
     std::vector<std::string> level_warnings;  // SONDE_LOG_LEVEL's, said once at start
@@ -209,9 +212,12 @@ void ControlPlane::apply(std::vector<std::pair<std::string, std::string>> docume
                      std::to_string(plan.change.size()) + " changed, " + std::to_string(plan.remove.size()) +
                      " removed, " + std::to_string(plan.resubscribe.size()) + " resubscribed, " +
                      std::to_string(plan.untouched.size()) + " untouched";
-    agent_.apply(std::move(changes), [this, next, failures, result, done]() mutable {
+    agent_.apply(std::move(changes), [this, next, failures, result, done, leaving]() mutable {
         {
             std::lock_guard lock(state_mutex_);
+            // Stopped now: their final counts (drops at the stop included)
+            // stay in the self-metrics, added to any successor's.
+            for (const auto &instance : leaving) retired_.add(*instance);
             applied_ = next;
             create_failures_ = failures;
             admin_.ready_max_undelivered_ns = next->load.config.admin.ready_max_undelivered_ns;

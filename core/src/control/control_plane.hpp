@@ -13,6 +13,7 @@
 #include "config/config.hpp"
 #include "config/host_labels.hpp"
 #include "control/reload_plan.hpp"
+#include "control/retired_counters.hpp"
 #include "control/runtime_overlay.hpp"
 #include "control/self_metrics.hpp"
 #include "loading/plugin_library.hpp"
@@ -158,6 +159,7 @@ private:
     std::shared_ptr<const AppliedConfig> applied_;
     RuntimeOverlay overlay_;
     std::string runtime_log_level_;  // sonde log-level's, kept across reloads
+    RetiredCounters retired_;
     std::map<std::string, CreateFailure> create_failures_;
     bool started_up_ = false;
     std::uint64_t reloads_ok_ = 0, reloads_failed_ = 0;

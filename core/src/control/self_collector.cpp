@@ -10,6 +10,7 @@
 #include <sonde/plugin_api.h>
 
 #include <deque>
+#include <set>
 #include <iterator>
 
 namespace sonde::core {
@@ -25,18 +26,6 @@ struct Families {
         return list.back();
     }
 };
-
-void add_drops(SelfFamily &family, const SelfLabels &labels, InstanceCounters &c) {
-    auto with_reason = [&](const std::string &reason, std::uint64_t n) {
-        SelfLabels l = labels;
-        l.emplace_back("reason", reason);
-        family.samples.push_back({l, static_cast<double>(n), {}});
-    };
-    for (std::size_t r = 0; r < c.dropped.size(); ++r)
-        if (auto n = c.dropped[r].load(std::memory_order_relaxed)) with_reason(to_string(static_cast<DropReason>(r)), n);
-    std::lock_guard lock(c.plugin_drops_mutex);
-    for (const auto &[reason, n] : c.plugin_drops) with_reason(reason, n);
-}
 
 }  // namespace
 
@@ -75,10 +64,54 @@ std::vector<SelfFamily> ControlPlane::self_metrics() {
     auto &programs = f.add("sonde_bpf_programs_loaded", SelfMetricType::gauge, "", "BPF programs a tracer loaded", {"name", "plugin"});
     auto &up = f.add("sonde_instance_up", SelfMetricType::gauge, "", "1 when an instance runs, 0 when it failed to start", {"name", "plugin", "role"});
 
+    RetiredCounters retired;
+    {
+        std::lock_guard lock(state_mutex_);
+        retired = retired_;
+    }
+    // One instance's counts (live ones plus what their predecessors counted).
+    auto add_counts = [&](const SelfLabels &labels, InstanceRole role, const CounterTotals &t, double queued_now) {
+        auto add_drops = [&](SelfFamily &family) {
+            for (const auto &[reason, n] : t.dropped) {
+                SelfLabels l = labels;
+                l.emplace_back("reason", reason);
+                family.samples.push_back({l, static_cast<double>(n), {}});
+            }
+        };
+        if (role == InstanceRole::input) {
+            SelfLabels as_metric = labels, as_event = labels;
+            as_metric.emplace_back("kind", "metric");
+            as_event.emplace_back("kind", "event");
+            emitted.samples.push_back({as_metric, static_cast<double>(t.emitted - std::min(t.emitted, t.emitted_events)), {}});
+            emitted.samples.push_back({as_event, static_cast<double>(t.emitted_events), {}});
+            add_drops(input_dropped);
+            input_errors.samples.push_back({labels, static_cast<double>(t.errors), {}});
+            return;
+        }
+        routed.samples.push_back({labels, static_cast<double>(t.routed), {}});
+        delivered.samples.push_back({labels, static_cast<double>(t.delivered), {}});
+        add_drops(sink_dropped);
+        queued.samples.push_back({labels, queued_now, {}});
+        retried.samples.push_back({labels, static_cast<double>(t.retried), {}});
+        sink_errors.samples.push_back({labels, static_cast<double>(t.errors), {}});
+    };
+    auto plus = [](CounterTotals t, const CounterTotals *before) {
+        if (!before) return t;
+        t.emitted += before->emitted;
+        t.emitted_events += before->emitted_events;
+        t.errors += before->errors;
+        t.routed += before->routed;
+        t.delivered += before->delivered;
+        t.retried += before->retried;
+        for (const auto &[reason, n] : before->dropped) t.dropped[reason] += n;
+        return t;
+    };
+
+    std::set<std::pair<std::string, std::string>> live;
     for (const auto &instance : agent_.instances()) {
         const InstanceConfig &config = instance->config();
+        live.insert({config.qualified_name(), config.plugin});
         SelfLabels labels{{"name", config.name}, {"plugin", config.plugin}};
-        InstanceCounters &c = instance->counters();
         std::string state = instance->state_name();
         if (state == "running" || state == "failed") {
             SelfLabels l = labels;
@@ -88,33 +121,30 @@ std::vector<SelfFamily> ControlPlane::self_metrics() {
         auto facts = instance->facts();
         if (auto it = facts.find("bpf_programs"); it != facts.end())
             programs.samples.push_back({labels, std::strtod(it->second.c_str(), nullptr), {}});
-        if (config.role == InstanceRole::input) {
-            std::uint64_t events = c.emitted_events.load(std::memory_order_relaxed);
-            std::uint64_t all = c.emitted.load(std::memory_order_relaxed);
-            SelfLabels as_metric = labels, as_event = labels;
-            as_metric.emplace_back("kind", "metric");
-            as_event.emplace_back("kind", "event");
-            emitted.samples.push_back({as_metric, static_cast<double>(all - std::min(all, events)), {}});
-            emitted.samples.push_back({as_event, static_cast<double>(events), {}});
-            add_drops(input_dropped, labels, c);
-            input_errors.samples.push_back({labels, static_cast<double>(c.errors.load()), {}});
-            continue;
+        CounterTotals now = totals_of(*instance);
+        double queued_now = 0;
+        if (config.role == InstanceRole::sink) {
+            // routed, delivered and queued from one account, so they add up.
+            SinkAccount a = static_cast<SinkInstance *>(instance.get())->account();
+            now.routed = a.routed;
+            now.delivered = a.delivered;
+            queued_now = static_cast<double>(a.queued);
+            capacity.samples.push_back({labels, static_cast<double>(config.queue_capacity), {}});
         }
-        auto *sink = static_cast<SinkInstance *>(instance.get());
-        SinkAccount a = sink->account();
-        routed.samples.push_back({labels, static_cast<double>(a.routed), {}});
-        delivered.samples.push_back({labels, static_cast<double>(a.delivered), {}});
-        add_drops(sink_dropped, labels, c);
-        queued.samples.push_back({labels, static_cast<double>(a.queued), {}});
-        capacity.samples.push_back({labels, static_cast<double>(config.queue_capacity), {}});
-        retried.samples.push_back({labels, static_cast<double>(c.retried.load()), {}});
-        sink_errors.samples.push_back({labels, static_cast<double>(c.errors.load()), {}});
+        add_counts(labels, config.role, plus(now, retired.find(config.qualified_name(), config.plugin)), queued_now);
         const ExportStats &exports = instance->export_stats();
         if (exports.requests.load(std::memory_order_relaxed) == 0) continue;
         requests.samples.push_back({labels, static_cast<double>(exports.requests.load()), {}});
         export_errors.samples.push_back({labels, static_cast<double>(exports.errors.load()), {}});
         duration.samples.push_back({labels, 0, exports.duration_seconds.snapshot()});
         batch.samples.push_back({labels, 0, exports.batch_records.snapshot()});
+    }
+    // Instances a reload or sonde disable stopped: what they counted stays.
+    for (const auto &[key, totals] : retired.all()) {
+        if (live.count(key)) continue;
+        const auto &[qualified, plugin] = key;
+        InstanceRole role = qualified.rfind("inputs.", 0) == 0 ? InstanceRole::input : InstanceRole::sink;
+        add_counts({{"name", qualified.substr(qualified.find('.') + 1)}, {"plugin", plugin}}, role, totals, 0);
     }
 
     std::lock_guard lock(state_mutex_);
