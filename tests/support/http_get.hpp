@@ -1,4 +1,4 @@
-// A minimal HTTP/1.1 GET over loopback for tests: one request, read to EOF.
+// Minimal HTTP/1.1 over loopback for tests: one request, read to EOF.
 #pragma once
 
 #include <arpa/inet.h>
@@ -17,7 +17,10 @@ struct HttpReply {
     std::string body;
 };
 
-inline HttpReply http_get(std::uint16_t port, const std::string &target, const std::string &extra_headers = "") {
+// One request with `Connection: close`; status 0 when nothing or no HTTP
+// came back within 5 s. A POST carries `body` as application/json.
+inline HttpReply http_request(std::uint16_t port, const std::string &method, const std::string &target,
+                              const std::string &extra_headers = "", const std::string &body = "") {
     HttpReply reply;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in addr{};
@@ -30,7 +33,10 @@ inline HttpReply http_get(std::uint16_t port, const std::string &target, const s
         close(fd);
         return reply;
     }
-    std::string request = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + extra_headers + "\r\n";
+    std::string request = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n" + extra_headers;
+    if (method == "POST")
+        request += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
+    request += "\r\n" + body;
     if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
         close(fd);
         return reply;
@@ -46,6 +52,10 @@ inline HttpReply http_get(std::uint16_t port, const std::string &target, const s
     reply.headers = all.substr(0, end);
     reply.body = all.substr(end + 4);
     return reply;
+}
+
+inline HttpReply http_get(std::uint16_t port, const std::string &target, const std::string &extra_headers = "") {
+    return http_request(port, "GET", target, extra_headers);
 }
 
 // A TCP port free on loopback right now.
