@@ -30,7 +30,12 @@ chmod 1777 "$reports"
 suppressions=$source_dir/scripts/sanitizers/lsan.supp
 # halt_on_error: the first report ends the process; exitcode 1 (ASan) / 23
 # (leaks) makes it visible to whoever waits for it; detect_leaks: at exit.
-export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:abort_on_error=0:check_initialization_order=1:strict_init_order=1
+# intercept_tls_get_addr=0: with it, LeakSanitizer's tracer crashed at the
+# agent's exit in most runs of a test loading every BPF tracer ("Tracer
+# caught signal 11" after "DTLS 9 at 0x...c0e-0x2c00001d10", a stale dynamic
+# TLS range of a dlopen'd object; the runtime's known DTLS bug); leaks are
+# still checked, dynamic TLS blocks are not scanned as roots.
+export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:abort_on_error=0:check_initialization_order=1:strict_init_order=1:intercept_tls_get_addr=0
 export LSAN_OPTIONS=suppressions=$suppressions:print_suppressions=0
 export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:report_error_type=1
 # The BPF tests must run, not skip: the CI machines have BPF (.ci/run sets
