@@ -20,16 +20,19 @@ CounterTotals totals_of(Instance &instance) {
     return t;
 }
 
+CounterTotals &CounterTotals::operator+=(const CounterTotals &other) {
+    emitted += other.emitted;
+    emitted_events += other.emitted_events;
+    errors += other.errors;
+    routed += other.routed;
+    delivered += other.delivered;
+    retried += other.retried;
+    for (const auto &[reason, n] : other.dropped) dropped[reason] += n;
+    return *this;
+}
+
 void RetiredCounters::add(Instance &instance) {
-    CounterTotals now = totals_of(instance);
-    CounterTotals &sum = totals_[{instance.config().qualified_name(), instance.config().plugin}];
-    sum.emitted += now.emitted;
-    sum.emitted_events += now.emitted_events;
-    sum.errors += now.errors;
-    sum.routed += now.routed;
-    sum.delivered += now.delivered;
-    sum.retried += now.retried;
-    for (const auto &[reason, n] : now.dropped) sum.dropped[reason] += n;
+    totals_[{instance.config().qualified_name(), instance.config().plugin}] += totals_of(instance);
 }
 
 const CounterTotals *RetiredCounters::find(const std::string &qualified_name, const std::string &plugin) const {

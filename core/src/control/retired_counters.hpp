@@ -17,6 +17,8 @@ struct CounterTotals {
     std::uint64_t emitted = 0, emitted_events = 0, errors = 0;  // inputs (errors: both)
     std::uint64_t routed = 0, delivered = 0, retried = 0;      // sinks
     std::map<std::string, std::uint64_t> dropped;              // by reason
+
+    CounterTotals &operator+=(const CounterTotals &other);
 };
 
 // The counters of an instance now.

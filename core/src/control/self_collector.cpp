@@ -2,16 +2,15 @@
 // counters: cheap reads of atomics, taken when /metrics is scraped or the
 // self input collects. The accounting identity holds per sink:
 // routed = delivered + dropped (all reasons) + queued.
-#include "control/control_plane.hpp"
-#include "control/process_metrics.hpp"
-
-#include "runtime/agent.hpp"
-
 #include <sonde/plugin_api.h>
 
 #include <deque>
-#include <set>
 #include <iterator>
+#include <set>
+
+#include "control/control_plane.hpp"
+#include "control/process_metrics.hpp"
+#include "runtime/agent.hpp"
 
 namespace sonde::core {
 
@@ -32,37 +31,45 @@ struct Families {
 std::vector<SelfFamily> ControlPlane::self_metrics() {
     Families f;
     auto &build = f.add("sonde_build", SelfMetricType::info, "", "sonde's version and plugin ABI", {"version", "abi"});
-    build.samples.push_back(
-        {{{"version", options_.version},
-          {"abi", std::to_string(SONDE_ABI_MAJOR) + "." + std::to_string(SONDE_ABI_MINOR)}},
-         1,
-         {}});
+    build.samples.push_back({{{"version", options_.version},
+                              {"abi", std::to_string(SONDE_ABI_MAJOR) + "." + std::to_string(SONDE_ABI_MINOR)}},
+                             1,
+                             {}});
 
     auto &emitted = f.add("sonde_input_records_emitted", SelfMetricType::counter, "",
-                          "Records an input emitted, by kind (events of a BPF tracer came through its ring buffer)", {"name", "plugin", "kind"});
-    auto &input_dropped = f.add("sonde_input_records_dropped", SelfMetricType::counter, "",
-                                "Records an input lost itself, by reason (e.g. BPF ring buffer overflow)", {"name", "plugin", "reason"});
-    auto &input_errors = f.add("sonde_input_errors", SelfMetricType::counter, "", "Failed calls and rejected emits of an input", {"name", "plugin"});
-    auto &routed = f.add("sonde_sink_records_routed", SelfMetricType::counter, "", "Records the routing table sent to a sink", {"name", "plugin"});
+                          "Records an input emitted, by kind (events of a BPF tracer came through its ring buffer)",
+                          {"name", "plugin", "kind"});
+    auto &input_dropped =
+        f.add("sonde_input_records_dropped", SelfMetricType::counter, "",
+              "Records an input lost itself, by reason (e.g. BPF ring buffer overflow)", {"name", "plugin", "reason"});
+    auto &input_errors = f.add("sonde_input_errors", SelfMetricType::counter, "",
+                               "Failed calls and rejected emits of an input", {"name", "plugin"});
+    auto &routed = f.add("sonde_sink_records_routed", SelfMetricType::counter, "",
+                         "Records the routing table sent to a sink", {"name", "plugin"});
     auto &delivered = f.add("sonde_sink_records_delivered", SelfMetricType::counter, "",
                             "Records a sink delivered to its destination", {"name", "plugin"});
-    auto &sink_dropped = f.add("sonde_sink_records_dropped", SelfMetricType::counter, "", "Records a sink dropped, by reason", {"name", "plugin", "reason"});
+    auto &sink_dropped = f.add("sonde_sink_records_dropped", SelfMetricType::counter, "",
+                               "Records a sink dropped, by reason", {"name", "plugin", "reason"});
     auto &queued = f.add("sonde_sink_records_queued", SelfMetricType::gauge, "",
                          "Records routed to a sink and not yet delivered or dropped", {"name", "plugin"});
     auto &capacity = f.add("sonde_sink_queue_capacity_records", SelfMetricType::gauge, "",
                            "Capacity of a sink's queue, in records", {"name", "plugin"});
     auto &retried = f.add("sonde_sink_records_retried", SelfMetricType::counter, "",
                           "Records a sink handed back to be retried (each time)", {"name", "plugin"});
-    auto &sink_errors = f.add("sonde_sink_errors", SelfMetricType::counter, "", "Failed deliveries and flushes of a sink", {"name", "plugin"});
-    auto &requests = f.add("sonde_sink_export_requests", SelfMetricType::counter, "", "Export requests a sink finished", {"name", "plugin"});
+    auto &sink_errors = f.add("sonde_sink_errors", SelfMetricType::counter, "",
+                              "Failed deliveries and flushes of a sink", {"name", "plugin"});
+    auto &requests = f.add("sonde_sink_export_requests", SelfMetricType::counter, "", "Export requests a sink finished",
+                           {"name", "plugin"});
     auto &export_errors = f.add("sonde_sink_export_errors", SelfMetricType::counter, "",
                                 "Export requests the destination did not accept", {"name", "plugin"});
     auto &duration = f.add("sonde_sink_export_duration_seconds", SelfMetricType::histogram, "seconds",
                            "Duration of export requests", {"name", "plugin"});
     auto &batch = f.add("sonde_sink_export_batch_size_records", SelfMetricType::histogram, "",
                         "Records carried by export requests", {"name", "plugin"});
-    auto &programs = f.add("sonde_bpf_programs_loaded", SelfMetricType::gauge, "", "BPF programs a tracer loaded", {"name", "plugin"});
-    auto &up = f.add("sonde_instance_up", SelfMetricType::gauge, "", "1 when an instance runs, 0 when it failed to start", {"name", "plugin", "role"});
+    auto &programs = f.add("sonde_bpf_programs_loaded", SelfMetricType::gauge, "", "BPF programs a tracer loaded",
+                           {"name", "plugin"});
+    auto &up = f.add("sonde_instance_up", SelfMetricType::gauge, "",
+                     "1 when an instance runs, 0 when it failed to start", {"name", "plugin", "role"});
 
     RetiredCounters retired;
     {
@@ -82,7 +89,8 @@ std::vector<SelfFamily> ControlPlane::self_metrics() {
             SelfLabels as_metric = labels, as_event = labels;
             as_metric.emplace_back("kind", "metric");
             as_event.emplace_back("kind", "event");
-            emitted.samples.push_back({as_metric, static_cast<double>(t.emitted - std::min(t.emitted, t.emitted_events)), {}});
+            emitted.samples.push_back(
+                {as_metric, static_cast<double>(t.emitted - std::min(t.emitted, t.emitted_events)), {}});
             emitted.samples.push_back({as_event, static_cast<double>(t.emitted_events), {}});
             add_drops(input_dropped);
             input_errors.samples.push_back({labels, static_cast<double>(t.errors), {}});
@@ -94,17 +102,6 @@ std::vector<SelfFamily> ControlPlane::self_metrics() {
         queued.samples.push_back({labels, queued_now, {}});
         retried.samples.push_back({labels, static_cast<double>(t.retried), {}});
         sink_errors.samples.push_back({labels, static_cast<double>(t.errors), {}});
-    };
-    auto plus = [](CounterTotals t, const CounterTotals *before) {
-        if (!before) return t;
-        t.emitted += before->emitted;
-        t.emitted_events += before->emitted_events;
-        t.errors += before->errors;
-        t.routed += before->routed;
-        t.delivered += before->delivered;
-        t.retried += before->retried;
-        for (const auto &[reason, n] : before->dropped) t.dropped[reason] += n;
-        return t;
     };
 
     std::set<std::pair<std::string, std::string>> live;
@@ -131,7 +128,8 @@ std::vector<SelfFamily> ControlPlane::self_metrics() {
             queued_now = static_cast<double>(a.queued);
             capacity.samples.push_back({labels, static_cast<double>(config.queue_capacity), {}});
         }
-        add_counts(labels, config.role, plus(now, retired.find(config.qualified_name(), config.plugin)), queued_now);
+        if (const CounterTotals *before = retired.find(config.qualified_name(), config.plugin)) now += *before;
+        add_counts(labels, config.role, now, queued_now);
         const ExportStats &exports = instance->export_stats();
         if (exports.requests.load(std::memory_order_relaxed) == 0) continue;
         requests.samples.push_back({labels, static_cast<double>(exports.requests.load()), {}});
@@ -158,7 +156,8 @@ std::vector<SelfFamily> ControlPlane::self_metrics() {
     f.add("sonde_plugin_load_refusals", SelfMetricType::counter, "",
           "Plugin objects refused at load (ABI, trust, duplicates)")
         .samples.push_back({{}, static_cast<double>(plugin_refusals_), {}});
-    auto &reloads = f.add("sonde_config_reloads", SelfMetricType::counter, "", "Configuration reloads, by result", {"result"});
+    auto &reloads =
+        f.add("sonde_config_reloads", SelfMetricType::counter, "", "Configuration reloads, by result", {"result"});
     reloads.samples.push_back({{{"result", "success"}}, static_cast<double>(reloads_ok_), {}});
     reloads.samples.push_back({{{"result", "failure"}}, static_cast<double>(reloads_failed_), {}});
     f.add("sonde_config_last_reload_successful", SelfMetricType::gauge, "",
