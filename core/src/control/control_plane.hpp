@@ -107,7 +107,6 @@ public:
     // 200 while the io loop turns; 503 when it has not within liveness_timeout.
     int live(nlohmann::json &report);
     std::vector<SelfFamily> self_metrics();
-    const AdminConfig &admin() const { return admin_; }
 
 private:
     struct CreateFailure {

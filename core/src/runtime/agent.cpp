@@ -77,20 +77,9 @@ std::shared_ptr<Instance> Agent::create(const InstanceConfig &config, std::strin
 bool Agent::add(const InstanceConfig &config, std::string &error) {
     std::shared_ptr<Instance> instance = create(config, error);
     if (!instance) return false;
-    {
-        std::lock_guard lock(instances_mutex_);
-        if (config.role == InstanceRole::sink)
-            sinks_.push_back(std::static_pointer_cast<SinkInstance>(instance));
-        else
-            inputs_.push_back(std::static_pointer_cast<InputInstance>(instance));
-    }
-    update_routes();
-    instance->start([this, instance](bool ok) {
-        if (ok)
-            logger_->info("{}: started (plugin {} {})", instance->config().qualified_name(), instance->library().name(),
-                          instance->library().descriptor().version);
-        update_routes();  // start may declare records; a running sink now receives
-    });
+    InstanceChanges changes;
+    changes.add.push_back(std::move(instance));
+    apply(std::move(changes), [] {});
     return true;
 }
 
