@@ -81,6 +81,7 @@ TEST_CASE("/proc/<pid>/stat: cut short or not numbers") {
 TEST_CASE("/proc/stat: btime") {
     CHECK(parse_boot_time(fixture("proc_stat")) == 1796202956);
     CHECK_FALSE(parse_boot_time("cpu  1 2 3\nctxt 5\n"));
+    CHECK_FALSE(parse_boot_time("btime -1\n"));  // process_stat_fuzz: a negative start time
     CHECK_FALSE(parse_boot_time("btime\n"));
     CHECK_FALSE(parse_boot_time("btime soon\n"));
     CHECK_FALSE(parse_boot_time("btime 1 2\n"));

@@ -123,7 +123,11 @@ std::optional<std::int64_t> parse_boot_time(std::string_view proc_stat_text) {
         std::string_view key, value, extra;
         if (!fields.next(key) || key != "btime") continue;
         if (!fields.next(value) || fields.next(extra)) return std::nullopt;
-        return text::number<std::int64_t>(value);
+        // Seconds since the epoch: a negative boot time is not one (it made
+        // process_start_time_seconds negative; found by process_stat_fuzz).
+        auto seconds = text::number<std::int64_t>(value);
+        if (!seconds || *seconds < 0) return std::nullopt;
+        return seconds;
     }
     return std::nullopt;
 }

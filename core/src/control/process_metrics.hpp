@@ -32,7 +32,7 @@ struct ProcessStat {
 // is cut short or a field is not a number.
 std::optional<ProcessStat> parse_process_stat(std::string_view stat_text);
 
-// The boot time in seconds since the epoch: the `btime` line of /proc/stat.
+// The boot time in seconds since the epoch (not negative): the `btime` line of /proc/stat.
 std::optional<std::int64_t> parse_boot_time(std::string_view proc_stat_text);
 
 // One reading, in the units of the metrics.
