@@ -8,6 +8,7 @@ packages=(
   libboost-dev nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev libfmt-dev doctest-dev libcli11-dev
   clang llvm libbpf-dev bpftool linux-libc-dev libelf-dev zlib1g-dev
   libprotobuf-dev protobuf-compiler libssl-dev
+  libsystemd-dev libcap-dev
 )
 # Extra packages a caller needs (e.g. the benchmarks' peers), one per argument.
 packages+=("$@")

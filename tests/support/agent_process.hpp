@@ -15,6 +15,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -44,7 +45,9 @@ struct Process {
         if (err >= 0) close(err);
     }
 
-    explicit Process(std::vector<std::string> args) {
+    // `in_child` runs in the child between fork and exec: to set what only
+    // the child may have (its own pid in an environment variable).
+    explicit Process(std::vector<std::string> args, const std::function<void()> &in_child = {}) {
         int o[2], e[2];
         REQUIRE(pipe(o) == 0);
         REQUIRE(pipe(e) == 0);
@@ -55,6 +58,7 @@ struct Process {
             dup2(e[1], 2);
             close(o[0]);
             close(e[0]);
+            if (in_child) in_child();
             std::vector<char *> argv;
             for (auto &a : args) argv.push_back(a.data());
             argv.push_back(nullptr);

@@ -5,9 +5,11 @@
 #include "config/host_labels.hpp"
 #include "control/admin_server.hpp"
 #include "control/admin_service.hpp"
+#include "control/capabilities.hpp"
 #include "control/control_plane.hpp"
 #include "control/logging.hpp"
 #include "control/self_input.hpp"
+#include "control/service_notifier.hpp"
 #include "loading/plugin_library.hpp"
 #include "runtime/agent.hpp"
 
@@ -20,6 +22,7 @@
 #include <functional>
 #include <iostream>
 #include <set>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -97,6 +100,30 @@ const char *metric_kind_name(std::uint32_t kind) {
     }
 }
 
+// Drops the capabilities no instance needs (control/capabilities.hpp) and
+// says which, once. Before the agent starts a thread: capabilities are per thread.
+void drop_capabilities(spdlog::logger &logger) {
+    CapabilityDrop drop = drop_unneeded_capabilities();
+    auto joined = [](const std::vector<std::string> &names) {
+        std::string out;
+        for (const auto &n : names) out += (out.empty() ? "" : ",") + n;
+        return out.empty() ? std::string("none") : out;
+    };
+    if (!drop.dropped.empty())
+        logger.info("capabilities: kept {}; dropped {}", joined(drop.kept), joined(drop.dropped));
+    for (const auto &e : drop.errors) logger.error("capabilities: {}", e);
+    if (drop.threads > 1)
+        logger.error("capabilities: dropped with {} threads running; the others keep theirs", drop.threads);
+}
+
+// The unit's STATUS= line once instances have started: how many run, how many failed.
+std::string instances_summary(Agent &agent) {
+    std::size_t running = 0, failed = 0;
+    for (const auto &instance : agent.instances())
+        ++(std::string_view(instance->state_name()) == "failed" ? failed : running);
+    return std::to_string(running) + " instances running, " + std::to_string(failed) + " failed";
+}
+
 int describe(const Options &o, const PluginRegistry &registry) {
     auto library = registry.find(o.describe);
     if (!library) {
@@ -136,14 +163,24 @@ int run(const Options &o) {
     for (const auto &w : warnings) logger->warn("{}", w);
     PluginRegistry registry(plugin_trust(o, &load.config));
     scan_plugins(o, [&](const std::string &line) { logger->warn("{}", line); }, registry, &load.config);
+    drop_capabilities(*logger);
     Agent agent(load.config, registry, logger);
     agent.catch_signals();
+    ServiceNotifier service(agent.io(), logger);
+    service.feed_watchdog();
+    agent.on_shutdown([&] { service.stopping("shutting down: draining sinks"); });
     ControlPlane control(agent, registry, {o.config_dir, o.plugin_dirs, host_facts(), SONDE_VERSION}, logger);
+    control.observe_reloads([&] { service.reloading("reloading " + o.config_dir.string()); },
+                            [&](const ControlResult &r) {
+                                service.ready(r.ok() ? r.message + "; " + instances_summary(agent)
+                                                     : r.message + " (the previous configuration runs on)");
+                            });
     set_self_metrics_provider([&control] { return control.self_metrics(); });
     AdminConfig admin = load.config.admin;
     control.start(std::move(load), [&] {
         logger->info("sonde {} running with config {} and plugins from {}", SONDE_VERSION, o.config_dir.string(),
                      o.plugin_dirs.front().string());
+        service.ready(instances_summary(agent));
     });
     AdminService admin_service(control, admin, logger);
     int status = agent.run();

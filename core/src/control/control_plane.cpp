@@ -240,9 +240,11 @@ void ControlPlane::record_reload(bool ok, const std::vector<std::string> &errors
 
 void ControlPlane::reload(ControlDone done) {
     enqueue([this, done](std::function<void()> finished) {
+        if (reload_begins_) reload_begins_();
         ConfigLoad load = load_config_dir(options_.config_dir);
         auto report = [this, done, finished](ControlResult r) {
             record_reload(r.ok(), r.errors);
+            if (reload_ended_) reload_ended_(r);
             if (r.ok()) {
                 logger_->info("{}", r.message);
             } else {

@@ -94,6 +94,14 @@ public:
     // runs on the io loop once every instance has started or failed.
     void start(ConfigLoad load, std::function<void()> started);
 
+    // Told on the io loop when a reload (sonde reload, SIGHUP, /v1/reload)
+    // begins and when it has been applied or refused: the service manager's
+    // RELOADING=1 and READY=1. Set before start().
+    void observe_reloads(std::function<void()> begins, std::function<void(const ControlResult &)> ended) {
+        reload_begins_ = std::move(begins);
+        reload_ended_ = std::move(ended);
+    }
+
     // Queued; `done` runs on an io thread once the change has taken effect.
     void reload(ControlDone done);
     void enable(EnableRequest request, ControlDone done);
@@ -172,6 +180,9 @@ private:
         std::chrono::steady_clock::time_point since;
     };
     std::map<std::string, DeliveryProgress> delivery_;
+
+    std::function<void()> reload_begins_;
+    std::function<void(const ControlResult &)> reload_ended_;
 
     boost::asio::steady_timer expiry_timer_;
     boost::asio::steady_timer heartbeat_timer_;

@@ -324,6 +324,7 @@ void Agent::request_shutdown() {
 void Agent::shutdown() {
     if (shutting_down_.exchange(true)) return;
     signals_.cancel();
+    if (shutdown_handler_) shutdown_handler_();
     std::vector<std::shared_ptr<InputInstance>> inputs;
     {
         std::lock_guard lock(instances_mutex_);

@@ -79,6 +79,9 @@ public:
     void catch_signals();
     // What SIGHUP does (the control plane's reload); without one, SIGHUP is logged and ignored.
     void on_reload_signal(std::function<void()> handler);
+    // Runs on the io loop when the orderly shutdown begins, whatever began
+    // it (a signal, request_shutdown, a closed output). Set before run().
+    void on_shutdown(std::function<void()> handler) { shutdown_handler_ = std::move(handler); }
 
     // Routes that can carry nothing, given the instances added so far and
     // what they declared (router.hpp routing_warnings).
@@ -127,6 +130,7 @@ private:
     bool catching_signals_ = false;
     std::mutex reload_handler_mutex_;
     std::function<void()> reload_handler_;
+    std::function<void()> shutdown_handler_;
 };
 
 }  // namespace sonde::core
