@@ -4,14 +4,18 @@
 # then run every fuzz target briefly (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The tests also need a real Prometheus (and promtool), yamllint for deploy/,
-# and Node.js for the OTLP receiver (images often bring their own node and npm).
-test_packages=(prometheus openssl yamllint)
+# The tests also need a real Prometheus (and promtool), yamllint and
+# systemd-analyze (package systemd) for deploy/, and Node.js for the OTLP
+# receiver and the Kubernetes schemas (images often bring their own node and npm).
+test_packages=(prometheus openssl yamllint systemd)
 command -v node >/dev/null && command -v npm >/dev/null || test_packages+=(nodejs npm)
 scripts/install-deps.sh "${test_packages[@]}"
 # The OTLP tests decode with an independent implementation from npm.
 receiver=sinks/otlp/tests/receiver
 [ -d "$receiver/node_modules" ] || npm ci --prefix "$receiver" --silent --no-audit --no-fund
+# deploy/kubernetes/ is validated against the Kubernetes schemas from npm.
+manifests=deploy/tests/kubernetes
+[ -d "$manifests/node_modules" ] || npm ci --prefix "$manifests" --silent --no-audit --no-fund
 scripts/build.sh
 (cd build && ctest --output-on-failure --timeout 600)
 # Then the same suite built with AddressSanitizer + UBSan (build-asan/), any
