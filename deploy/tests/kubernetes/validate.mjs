@@ -15,9 +15,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseAllDocuments } from "yaml";
 
 const here = dirname(fileURLToPath(import.meta.url));
+// The packages come from npm ci in this directory; without them, say so.
+const { parseAllDocuments } = await import("yaml").catch(() => {
+  console.error(`FAIL: the npm packages are missing: npm ci --prefix ${here} (scripts/test.sh runs it)`);
+  process.exit(1);
+});
 
 // apiVersion/kind -> the module of its model and its interface.
 const kinds = {
