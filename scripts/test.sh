@@ -4,10 +4,10 @@
 # then run every fuzz target briefly (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The tests also need a real Prometheus (and promtool), yamllint and
-# systemd-analyze (package systemd) for deploy/, and Node.js for the OTLP
-# receiver and the Kubernetes schemas (images often bring their own node and npm).
-test_packages=(prometheus openssl yamllint systemd)
+# The tests also need a real Prometheus (and promtool), yamllint, and
+# systemd-analyze (package systemd) and strace for deploy/, and Node.js for the
+# OTLP receiver and the Kubernetes schemas (images often bring their own node and npm).
+test_packages=(prometheus openssl yamllint systemd strace)
 command -v node >/dev/null && command -v npm >/dev/null || test_packages+=(nodejs npm)
 scripts/install-deps.sh "${test_packages[@]}"
 # The OTLP tests decode with an independent implementation from npm.
