@@ -4,7 +4,7 @@
 // hold), in every set; a tracer still starts on the live agent afterwards
 // (`sonde enable`), and bpfinventory runs. With a bounding set that lacks
 // cap_sys_admin (as a unit or a pod might give), bpfinventory refuses in one
-// line and the tracers run.
+// line and the tracers run; so does a user given them as ambient capabilities.
 #include "agent_process.hpp"
 #include "bpf_available.hpp"
 
@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <sstream>
 
 using namespace sonde_test;
@@ -37,8 +38,9 @@ std::map<std::string, std::uint64_t> capability_sets(const fs::path &status) {
     return sets;
 }
 
-// Checks the sets of every thread of `pid`.
-void check_every_thread(pid_t pid, std::uint64_t want) {
+// Checks the sets of every thread of `pid`: effective and permitted are
+// `want`, and so is the bounding set unless `bounding` says otherwise.
+void check_every_thread(pid_t pid, std::uint64_t want, std::optional<std::uint64_t> bounding = {}) {
     std::size_t threads = 0;
     for (const auto &task : fs::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
         auto sets = capability_sets(task.path() / "status");
@@ -46,7 +48,7 @@ void check_every_thread(pid_t pid, std::uint64_t want) {
                        << sets["CapPrm"] << " CapBnd " << sets["CapBnd"] << ", want " << want);
         CHECK(sets["CapEff"] == want);
         CHECK(sets["CapPrm"] == want);
-        CHECK(sets["CapBnd"] == want);
+        CHECK(sets["CapBnd"] == bounding.value_or(want));
         CHECK(sets["CapInh"] == 0);
         CHECK(sets["CapAmb"] == 0);
         ++threads;
@@ -56,24 +58,41 @@ void check_every_thread(pid_t pid, std::uint64_t want) {
 
 struct Agent {
     TempDir conf;
-    std::string socket = (conf.path / "control.sock").string();
+    std::string socket = (conf.path / "run" / "control.sock").string();
     Process process;
 
-    explicit Agent(std::vector<std::string> prefix = {})
-        : process(command(prefix, conf)) {
+    // `prefix` runs the agent (setpriv ...). For an agent that is not root,
+    // the socket's directory is open to every user, and `own_copy` runs a
+    // copy of the binary and plugins from the temporary directory: the build
+    // tree may lie where other users cannot reach.
+    explicit Agent(std::vector<std::string> prefix = {}, bool own_copy = false)
+        : process(command(prefix, conf, own_copy)) {
         process.read_until([&](const std::string &) {
             return process.stderr_text.find("running with config") != std::string::npos;
         }, std::chrono::seconds(30));
         REQUIRE(process.stderr_text.find("running with config") != std::string::npos);
     }
-    static std::vector<std::string> command(std::vector<std::string> prefix, const TempDir &conf) {
+    static std::vector<std::string> command(std::vector<std::string> prefix, const TempDir &conf, bool own_copy) {
+        fs::path binary = SONDE_BINARY, plugins = SONDE_PLUGIN_DIR;
+        if (own_copy) {
+            fs::create_directory(conf.path / "plugins");
+            fs::copy_file(binary, conf.path / "sonde");
+            for (const char *plugin : {"procfs.so", "stdout.so", "syscall.so", "bpfinventory.so"})
+                fs::copy_file(plugins / plugin, conf.path / "plugins" / plugin);
+            binary = conf.path / "sonde";
+            plugins = conf.path / "plugins";
+        }
+        fs::create_directory(conf.path / "run");
+        fs::permissions(conf.path / "run", fs::perms::all | fs::perms::sticky_bit);
+        const std::string socket = (conf.path / "run" / "control.sock").string();
         conf.write("10.toml", "[agent]\nshutdown_timeout = \"1s\"\n"
-                              "[admin]\nlisten = \"\"\nsocket = \"" + (conf.path / "control.sock").string() + "\"\n"
+                              "[admin]\nlisten = \"\"\nsocket = \"" + socket + "\"\n"
                               "[inputs.procfs]\n"
                               "[inputs.bpfinventory]\ninterval = \"1s\"\n"
                               "[inputs.syscall]\nenabled = false\n"
                               "[sinks.stdout]\n");
-        for (const auto &a : sonde({"run", "--config-dir", conf.path, "--plugin-dir", SONDE_PLUGIN_DIR}))
+        for (const auto &a : {binary.string(), std::string("run"), std::string("--config-dir"), conf.path.string(),
+                              std::string("--plugin-dir"), plugins.string()})
             prefix.push_back(a);
         return prefix;
     }
@@ -126,4 +145,20 @@ TEST_CASE("without cap_sys_admin in the bounding set, bpfinventory refuses in on
           std::string::npos);
     REQUIRE(agent.enable("syscall") == 0);
     CHECK(agent.instance("inputs.syscall")["state"] == "running");
+}
+
+TEST_CASE("a user given cap_bpf and cap_perfmon as ambient capabilities keeps them, runs a tracer, passes none on") {
+    require_bpf();
+    // What a unit with User= and AmbientCapabilities= does.
+    Agent agent({"/usr/bin/setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                 "--inh-caps=-all,+bpf,+perfmon", "--ambient-caps=-all,+bpf,+perfmon", "--"},
+                true);
+    const std::uint64_t own_bounding = capability_sets("/proc/self/status")["CapBnd"];
+    check_every_thread(agent.process.pid, bit(cap_bpf) | bit(cap_perfmon), own_bounding);
+    REQUIRE(agent.enable("syscall") == 0);
+    CHECK(agent.instance("inputs.syscall")["state"] == "running");
+    CHECK(agent.process.stderr_text.find("capabilities: kept cap_perfmon,cap_bpf; dropped none") != std::string::npos);
+    CHECK(agent.process.stderr_text.find("warning capabilities: the bounding set keeps") != std::string::npos);
+    CHECK(agent.process.stderr_text.find("inputs.bpfinventory: cannot start: needs root (CAP_SYS_ADMIN)") !=
+          std::string::npos);
 }

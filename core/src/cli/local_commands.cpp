@@ -109,8 +109,9 @@ void drop_capabilities(spdlog::logger &logger) {
         for (const auto &n : names) out += (out.empty() ? "" : ",") + n;
         return out.empty() ? std::string("none") : out;
     };
-    if (!drop.dropped.empty())
+    if (!drop.kept.empty() || !drop.dropped.empty())
         logger.info("capabilities: kept {}; dropped {}", joined(drop.kept), joined(drop.dropped));
+    for (const auto &w : drop.warnings) logger.warn("capabilities: {}", w);
     for (const auto &e : drop.errors) logger.error("capabilities: {}", e);
     if (drop.threads > 1)
         logger.error("capabilities: dropped with {} threads running; the others keep theirs", drop.threads);

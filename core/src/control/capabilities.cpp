@@ -80,9 +80,12 @@ CapabilityDrop drop_unneeded_capabilities() {
         }
         if (permitted || (bounding && !left_bounding)) out.dropped.push_back(name_of(cap));
     }
+    // A process given capabilities without cap_setpcap (a user's ambient
+    // ones) cannot shrink it; it bounds only what a program this process
+    // executed could gain, and sonde executes none.
     if (!bounding_kept.empty())
-        out.errors.push_back("the bounding set keeps " + bounding_kept + ": " + std::strerror(bounding_errno) +
-                             " (dropping from it needs cap_setpcap)");
+        out.warnings.push_back("the bounding set keeps " + bounding_kept + ": " + std::strerror(bounding_errno) +
+                               " (dropping from it needs cap_setpcap; sonde executes no program)");
 
     CapState next(cap_init());  // every flag clear: inheritable stays empty
     for (cap_value_t cap = 0; cap < last; ++cap) {

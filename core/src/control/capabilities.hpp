@@ -32,6 +32,7 @@ struct CapabilityDrop {
     std::vector<std::string> kept;     // held before and kept
     std::vector<std::string> dropped;  // held (permitted or bounding) before, gone now
     std::vector<std::string> errors;   // what could not be dropped, and why
+    std::vector<std::string> warnings; // what stays but matters little (the bounding set without cap_setpcap)
     int threads = 1;                   // threads of the process when it dropped: more than 1 means some kept theirs
 };
 
