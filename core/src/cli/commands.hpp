@@ -12,7 +12,8 @@ namespace sonde::cli {
 
 struct Options {
     std::filesystem::path config_dir;
-    std::vector<std::filesystem::path> plugin_dirs;
+    std::vector<std::filesystem::path> plugin_dirs;  // --plugin-dir, searched before the default
+    bool default_plugin_dir = true;                  // false: --no-default-plugin-dir
     bool allow_insecure_plugins = false;  // as root, load plugins not owned by root or writable by others
     std::string describe;                 // plugins --describe NAME
     std::map<std::string, std::string> labels;  // check-config --label k=v, --host NAME
@@ -20,8 +21,9 @@ struct Options {
     bool json = false;                    // status --json
 };
 
-// Fills config_dir and plugin_dirs when not given: a build tree uses its
-// own plugins/ and the source tree's conf.d; an installed sonde the
+// Fills config_dir when not given and adds the default plugin directory
+// after the given ones (unless default_plugin_dir is false): a build tree
+// uses its own plugins/ and the source tree's conf.d; an installed sonde the
 // installed ones.
 void apply_defaults(Options &options);
 

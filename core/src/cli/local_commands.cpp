@@ -42,12 +42,23 @@ fs::path executable_dir() {
 }  // namespace
 
 // A build tree has plugins/ beside the binary; an installed layout keeps
-// them under <prefix>/lib/.../sonde/plugins.
+// them under <prefix>/lib/.../sonde/plugins. The default plugin directory
+// comes after those given with --plugin-dir (the first plugin of a name
+// wins), unless --no-default-plugin-dir; a directory given twice is
+// scanned once.
 void apply_defaults(Options &o) {
     fs::path here = executable_dir();
     bool build_tree = fs::is_directory(here / "plugins") && fs::exists(here / "CMakeCache.txt");
-    if (o.plugin_dirs.empty())
+    if (o.default_plugin_dir)
         o.plugin_dirs.push_back(build_tree ? here / "plugins" : here.parent_path() / SONDE_INSTALL_PLUGIN_DIR);
+    std::vector<fs::path> unique;
+    for (const fs::path &dir : o.plugin_dirs) {
+        const fs::path normal = fs::absolute(dir).lexically_normal();
+        bool seen = false;
+        for (const fs::path &kept : unique) seen = seen || fs::absolute(kept).lexically_normal() == normal;
+        if (!seen) unique.push_back(dir);
+    }
+    o.plugin_dirs = std::move(unique);
     if (o.config_dir.empty()) o.config_dir = build_tree ? fs::path(SONDE_SOURCE_CONF_DIR) : fs::path(SONDE_INSTALL_CONF_DIR);
 }
 
@@ -83,6 +94,13 @@ void scan_plugins(const Options &o, const std::function<void(const std::string &
     for (const auto &problem : registry.directory_problems()) report(problem);
     for (const auto &c : registry.candidates())
         if (!c.library) report("plugin " + c.path.string() + " refused: " + c.refusal);
+}
+
+// "a, b, c": every plugin directory, as the start-up line names them.
+std::string join_paths(const std::vector<fs::path> &paths) {
+    std::string out;
+    for (const auto &path : paths) out += (out.empty() ? "" : ", ") + path.string();
+    return out.empty() ? "(no directory)" : out;
 }
 
 ConfigLoad load_or_report(const Options &o) {
@@ -125,25 +143,31 @@ std::string instances_summary(Agent &agent) {
     return std::to_string(running) + " instances running, " + std::to_string(failed) + " failed";
 }
 
+// Every record the plugin can emit, without a configuration (Agent::describe).
 int describe(const Options &o, const PluginRegistry &registry) {
     auto library = registry.find(o.describe);
     if (!library) {
-        std::fprintf(stderr, "sonde: no loadable plugin named '%s'\n", o.describe.c_str());
+        const PluginCandidate *refused = registry.refused(o.describe);
+        std::fprintf(stderr, "sonde: no loadable plugin named '%s'%s\n", o.describe.c_str(),
+                     refused ? (": " + refused->path.string() + ": " + refused->refusal).c_str() : "");
         return 1;
+    }
+    std::shared_ptr<InputInstance> instance;
+    Agent agent(AgentConfig{}, registry, make_logger("off"));
+    if (!library->is_sink()) {
+        InstanceConfig config;
+        config.name = config.plugin = o.describe;
+        config.interval_ns = AgentConfig{}.interval_ns;
+        std::string error;
+        instance = std::dynamic_pointer_cast<InputInstance>(agent.describe(config, error));
+        if (!instance) {
+            std::fprintf(stderr, "sonde: cannot describe %s: %s\n", o.describe.c_str(), error.c_str());
+            return 1;
+        }
     }
     std::printf("%s %s (%s): %s\n", library->name().c_str(), library->descriptor().version,
                 library->is_sink() ? "sink" : "input", library->descriptor().description);
-    if (library->is_sink()) return 0;
-    InstanceConfig config;
-    config.name = config.plugin = o.describe;
-    config.interval_ns = AgentConfig{}.interval_ns;
-    Agent agent(AgentConfig{}, registry, make_logger("off"));
-    std::string error;
-    auto instance = std::dynamic_pointer_cast<InputInstance>(agent.create(config, error));
-    if (!instance) {
-        std::fprintf(stderr, "%s\n", error.c_str());
-        return 1;
-    }
+    if (!instance) return 0;
     for (const RecordDeclaration *d : instance->declarations()) {
         std::string attributes;
         for (const auto &k : d->attribute_keys) attributes += (attributes.empty() ? "" : ",") + k;
@@ -180,7 +204,7 @@ int run(const Options &o) {
     AdminConfig admin = load.config.admin;
     control.start(std::move(load), [&] {
         logger->info("sonde {} running with config {} and plugins from {}", SONDE_VERSION, o.config_dir.string(),
-                     o.plugin_dirs.front().string());
+                     join_paths(o.plugin_dirs));
         service.ready(instances_summary(agent));
     });
     AdminService admin_service(control, admin, logger);

@@ -19,13 +19,16 @@ namespace {
 
 const char *defaults_note =
     "Defaults: in a build tree, the build's plugins/ and the source tree's conf.d/; installed, " SONDE_INSTALL_PLUGIN_DIR
-    " beside the binary's prefix and " SONDE_INSTALL_CONF_DIR ".";
+    " beside the binary's prefix and " SONDE_INSTALL_CONF_DIR "; --plugin-dir adds to the default plugin directory.";
 
 void add_config_dir(CLI::App &command, Options &o) {
     command.add_option("--config-dir", o.config_dir, "conf.d directory");
 }
 void add_plugin_options(CLI::App &command, Options &o) {
-    command.add_option("--plugin-dir", o.plugin_dirs, "plugin directory (repeatable)");
+    command.add_option("--plugin-dir", o.plugin_dirs,
+                       "also load plugins from this directory, searched before the default (repeatable)");
+    command.add_flag("--no-default-plugin-dir{false}", o.default_plugin_dir,
+                     "load plugins only from the --plugin-dir directories");
     command.add_flag("--allow-insecure-plugins", o.allow_insecure_plugins,
                      "as root, load plugins not owned by root or writable by others (development only)");
 }

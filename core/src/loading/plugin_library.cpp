@@ -26,6 +26,13 @@ PluginLibrary::PluginLibrary(const sonde_plugin_descriptor *builtin_descriptor)
 
 PluginLibrary::~PluginLibrary() = default;
 
+decltype(sonde_plugin_ops::describe) PluginLibrary::describe_function() const {
+    const sonde_plugin_ops &table = ops();
+    if (descriptor_->abi_minor < 4 || table.struct_size < offsetof(sonde_plugin_ops, describe) + sizeof table.describe)
+        return nullptr;
+    return table.describe;
+}
+
 std::vector<const sonde_plugin_descriptor *> builtin_plugins() { return {self_input_descriptor()}; }
 
 namespace {
@@ -34,21 +41,10 @@ std::string version_text(std::uint32_t major, std::uint32_t minor) {
     return std::to_string(major) + "." + std::to_string(minor);
 }
 
-const std::string host_version = version_text(SONDE_ABI_MAJOR, SONDE_ABI_MINOR);
-
-// Returns the refusal reason for an ABI version, or "" when acceptable.
-std::string check_version(std::uint32_t major, std::uint32_t minor) {
-    if (major != SONDE_ABI_MAJOR)
-        return "built for plugin ABI " + version_text(major, minor) + ", this sonde speaks " + host_version;
-    if (minor > SONDE_ABI_MINOR)
-        return "needs plugin ABI " + version_text(major, minor) + ", newer than this sonde's " + host_version;
-    return "";
-}
-
-std::string check_descriptor(const sonde_plugin_descriptor *d) {
+std::string check_descriptor(const sonde_plugin_descriptor *d, std::uint32_t host_minor = SONDE_ABI_MINOR) {
     if (!d) return "entry point returned no descriptor";
     if (d->struct_size < sizeof(sonde_plugin_descriptor)) return "descriptor is truncated";
-    if (auto version = check_version(d->abi_major, d->abi_minor); !version.empty()) return version;
+    if (auto version = abi_refusal(d->abi_major, d->abi_minor, host_minor); !version.empty()) return version;
     if (d->kind != SONDE_PLUGIN_INPUT && d->kind != SONDE_PLUGIN_SINK) return "descriptor has an unknown kind";
     if (!d->name || !*d->name) return "descriptor has no name";
     if (!d->version) return "descriptor has no version";
@@ -84,6 +80,15 @@ std::string ownership_problem(const std::filesystem::path &path, const char *wha
 
 }  // namespace
 
+std::string abi_refusal(std::uint32_t major, std::uint32_t minor, std::uint32_t host_minor) {
+    const std::string host_version = version_text(SONDE_ABI_MAJOR, host_minor);
+    if (major != SONDE_ABI_MAJOR)
+        return "built for plugin ABI " + version_text(major, minor) + ", this sonde speaks " + host_version;
+    if (minor > host_minor)
+        return "needs plugin ABI " + version_text(major, minor) + ", newer than this sonde's " + host_version;
+    return "";
+}
+
 std::string untrusted_reason(const std::filesystem::path &file) {
     std::error_code ec;
     const std::filesystem::path resolved = std::filesystem::canonical(file, ec);
@@ -99,7 +104,7 @@ std::string untrusted_reason(const std::filesystem::path &file) {
     return file.string() + " -> " + problem;
 }
 
-PluginCandidate load_plugin(const std::filesystem::path &path, const PluginTrust &trust) {
+PluginCandidate load_plugin(const std::filesystem::path &path, const PluginTrust &trust, std::uint32_t host_minor) {
     PluginCandidate out{path, nullptr, ""};
     if (trust.enforced()) {
         if (std::string problem = untrusted_reason(path); !problem.empty()) {
@@ -118,7 +123,7 @@ PluginCandidate load_plugin(const std::filesystem::path &path, const PluginTrust
     // The data symbol tells the ABI without running plugin code.
     if (library->has(SONDE_ABI_SYMBOL)) {
         const auto &abi = library->get<const sonde_abi_version>(SONDE_ABI_SYMBOL);
-        if (auto reason = check_version(abi.abi_major, abi.abi_minor); !reason.empty()) {
+        if (auto reason = abi_refusal(abi.abi_major, abi.abi_minor, host_minor); !reason.empty()) {
             out.refusal = reason;
             return out;
         }
@@ -130,7 +135,7 @@ PluginCandidate load_plugin(const std::filesystem::path &path, const PluginTrust
     }
     auto entry = library->get<const sonde_plugin_descriptor *()>(SONDE_ENTRY_SYMBOL);
     const sonde_plugin_descriptor *descriptor = entry();
-    if (auto reason = check_descriptor(descriptor); !reason.empty()) {
+    if (auto reason = check_descriptor(descriptor, host_minor); !reason.empty()) {
         out.refusal = reason;
         return out;
     }
@@ -206,6 +211,12 @@ void PluginRegistry::add(const std::filesystem::path &file) {
 std::shared_ptr<PluginLibrary> PluginRegistry::find(const std::string &name) const {
     for (const auto &c : candidates_)
         if (c.library && c.library->name() == name) return c.library;
+    return nullptr;
+}
+
+const PluginCandidate *PluginRegistry::refused(const std::string &name) const {
+    for (const auto &c : candidates_)
+        if (!c.library && c.path.stem() == name) return &c;
     return nullptr;
 }
 

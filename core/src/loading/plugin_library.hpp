@@ -6,6 +6,8 @@
 
 #include <unistd.h>
 
+#include <cstdint>
+
 #include <filesystem>
 #include <memory>
 #include <set>
@@ -35,6 +37,8 @@ public:
     const std::filesystem::path &path() const { return path_; }
     const sonde_plugin_descriptor &descriptor() const { return *descriptor_; }
     const sonde_plugin_ops &ops() const { return *descriptor_->ops; }
+    // The plugin's ABI 1.4 describe function, or null for an older plugin.
+    decltype(sonde_plugin_ops::describe) describe_function() const;
     std::string name() const { return descriptor_->name; }
     bool is_sink() const { return descriptor_->kind == SONDE_PLUGIN_SINK; }
     bool builtin() const { return !library_; }
@@ -73,9 +77,17 @@ std::string untrusted_reason(const std::filesystem::path &file);
 inline constexpr const char *allow_insecure_hint =
     "set [agent] allow_insecure_plugins = true (or --allow-insecure-plugins) for development";
 
+// Why a plugin of ABI major.minor cannot run on a host speaking
+// SONDE_ABI_MAJOR.host_minor, one line; "" when it can (same major, minor not
+// newer than the host's).
+std::string abi_refusal(std::uint32_t major, std::uint32_t minor, std::uint32_t host_minor = SONDE_ABI_MINOR);
+
 // Loads one shared object, checking the ABI before calling anything else;
 // with trust enforced, the file and its directory are checked before that.
-PluginCandidate load_plugin(const std::filesystem::path &path, const PluginTrust &trust = {});
+// `host_minor` is the minor to judge the plugin against: this host's, or an
+// older one to tell whether the plugin would load there too.
+PluginCandidate load_plugin(const std::filesystem::path &path, const PluginTrust &trust = {},
+                            std::uint32_t host_minor = SONDE_ABI_MINOR);
 
 // The path a built-in plugin's candidate shows.
 inline constexpr const char *builtin_plugin_path = "(built-in)";
@@ -100,6 +112,9 @@ public:
     void scan_for(const std::vector<std::filesystem::path> &dirs, const std::set<std::string> &names);
 
     std::shared_ptr<PluginLibrary> find(const std::string &name) const;
+    // The refused object that would have provided `name` (a plugin is
+    // looked for in <name>.so), or null.
+    const PluginCandidate *refused(const std::string &name) const;
     const std::vector<PluginCandidate> &candidates() const { return candidates_; }
     std::vector<std::string> names() const;
     // One line per scanned directory that gave nothing: "plugin directory

@@ -43,15 +43,29 @@ Agent::~Agent() {
 bool Agent::on_io_thread() const { return io_thread; }
 
 std::shared_ptr<Instance> Agent::create(const InstanceConfig &config, std::string &error) {
+    return make_instance(config, error, &Instance::create);
+}
+
+std::shared_ptr<Instance> Agent::describe(const InstanceConfig &config, std::string &error) {
+    return make_instance(config, error, &Instance::describe);
+}
+
+std::shared_ptr<Instance> Agent::make_instance(const InstanceConfig &config, std::string &error,
+                                               bool (Instance::*call)(PluginFailure &)) {
     auto fail = [&](const SourceLocation &where, const std::string &message) {
-        error = ConfigError{where, message}.format();
+        // An instance made up by the command line (plugins --describe) has no file.
+        error = where.file.empty() ? message : ConfigError{where, message}.format();
         return nullptr;
     };
     const std::string qualified = config.qualified_name();
     std::shared_ptr<PluginLibrary> library = registry_.find(config.plugin);
-    if (!library)
+    if (!library) {
+        if (const PluginCandidate *refused = registry_.refused(config.plugin))
+            return fail(config.location, qualified + ": plugin '" + config.plugin + "' could not be loaded: " +
+                                             refused->path.string() + ": " + refused->refusal);
         return fail(config.location, qualified + ": no plugin named '" + config.plugin +
                                          "' (available: " + join(registry_.names()) + ")");
+    }
     const bool want_sink = config.role == InstanceRole::sink;
     if (library->is_sink() != want_sink)
         return fail(config.location, qualified + ": plugin '" + config.plugin + "' is " +
@@ -65,11 +79,12 @@ std::shared_ptr<Instance> Agent::create(const InstanceConfig &config, std::strin
         instance = std::make_shared<InputInstance>(*this, config, library, next_slot_++);
     }
     PluginFailure failure;
-    if (!instance->create(failure)) {
+    if (!((*instance).*call)(failure)) {
         if (failure.status == SONDE_ERR_CONFIG)
             return fail(config.locate(failure.key),
                         qualified + (failure.key.empty() ? "" : "." + failure.key) + ": " + failure.message);
-        return fail(config.location, qualified + ": create failed: " + failure.message);
+        const char *verb = call == &Instance::describe ? ": describe failed: " : ": create failed: ";
+        return fail(config.location, qualified + verb + failure.message);
     }
     return instance;
 }

@@ -49,6 +49,10 @@ public:
     // Creates an instance without starting it. On failure returns null and
     // sets `error` to "file:line:column: inputs.x[.key]: reason".
     std::shared_ptr<Instance> create(const InstanceConfig &config, std::string &error);
+    // An instance of `config`'s plugin that has declared every record the
+    // plugin can emit (Instance::describe), for `sonde plugins --describe`;
+    // never started. On failure returns null and sets `error`.
+    std::shared_ptr<Instance> describe(const InstanceConfig &config, std::string &error);
     // Creates, registers and starts an instance; usable while running.
     bool add(const InstanceConfig &config, std::string &error);
     // Stops and forgets one instance while the others keep running.
@@ -100,6 +104,9 @@ public:
     void update_routes();
 
 private:
+    // The instance of `config`, after `call` (create or describe) succeeded.
+    std::shared_ptr<Instance> make_instance(const InstanceConfig &config, std::string &error,
+                                            bool (Instance::*call)(PluginFailure &));
     void wait_for_signal();
     void shutdown();
     // Tells every sink that an input stopped (sinks drop its series).

@@ -63,31 +63,57 @@ sonde_error Instance::error_buffer(char *message, std::size_t message_size, char
     return sonde_error{sizeof(sonde_error), 0, message, message_size, key, key_size};
 }
 
-bool Instance::create(PluginFailure &failure) {
-    const std::string json = config_.plugin_config.dump();
+sonde_instance_info Instance::instance_info(const std::string &config_json) {
     sonde_instance_info info{};
     info.struct_size = sizeof info;
     info.instance_name = config_.name.c_str();
-    info.config_json = json.data();
-    info.config_json_size = json.size();
+    info.config_json = config_json.data();
+    info.config_json_size = config_json.size();
     info.interval_ns = config_.interval_ns;
     info.host = &host_api();
     info.ctx = &context_;
+    return info;
+}
+
+bool Instance::create(PluginFailure &failure) {
+    const std::string json = config_.plugin_config.dump();
+    const sonde_instance_info info = instance_info(json);
+    return call_plugin(failure, [&](sonde_error &error) {
+        sonde_status status = library_->ops().create(&info, &plugin_instance_, &error);
+        if (status == SONDE_OK && !plugin_instance_) {
+            std::snprintf(error.message, error.message_capacity, "create returned no instance");
+            return SONDE_ERR_INTERNAL;
+        }
+        return status;
+    });
+}
+
+bool Instance::describe(PluginFailure &failure) {
+    auto describe_function = library_->describe_function();
+    if (!describe_function) {
+        if (create(failure)) return true;
+        const sonde_plugin_descriptor &d = library_->descriptor();
+        failure.message += " (plugin ABI " + std::to_string(d.abi_major) + "." + std::to_string(d.abi_minor) +
+                           " has no describe, so it is described by creating an instance with an empty table)";
+        return false;
+    }
+    const std::string json = "{}";
+    const sonde_instance_info info = instance_info(json);
+    return call_plugin(failure, [&](sonde_error &error) { return describe_function(&info, &error); });
+}
+
+bool Instance::call_plugin(PluginFailure &failure, const std::function<sonde_status(sonde_error &)> &call) {
     char message[1024], key[256];
     sonde_error error = error_buffer(message, sizeof message, key, sizeof key);
     try {
-        failure.status = library_->ops().create(&info, &plugin_instance_, &error);
+        failure.status = call(error);
     } catch (...) {  // a plugin not built with the SDK let an exception escape
         failure.status = SONDE_ERR_INTERNAL;
         std::snprintf(message, sizeof message, "exception escaped the plugin ABI");
     }
-    if (failure.status == SONDE_OK && !plugin_instance_) {
-        failure.status = SONDE_ERR_INTERNAL;
-        std::snprintf(message, sizeof message, "create returned no instance");
-    }
     if (failure.status != SONDE_OK) {
         plugin_instance_ = nullptr;
-        failure.message = message[0] ? message : "create failed without a message";
+        failure.message = message[0] ? message : "failed without a message";
         failure.key = key;
         return false;
     }

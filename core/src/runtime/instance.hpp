@@ -86,6 +86,11 @@ public:
 
     // Calls the plugin's create. Not on the strand: nothing else runs yet.
     bool create(PluginFailure &failure);
+    // Has the plugin declare every record it can emit, without a
+    // configuration: its ABI 1.4 describe, or, for an older plugin, create
+    // with the (empty) table, which a plugin with required keys refuses; the
+    // failure then says so. The instance is never started.
+    bool describe(PluginFailure &failure);
     // Sinks: tells the plugin an input stopped (on the strand).
     virtual void input_stopped(const std::string &) {}
     // Posts the plugin's start onto the strand; `on_started(ok)` runs there after.
@@ -143,6 +148,11 @@ protected:
     virtual void after_stop() {}
     bool on_strand() const { return strand_.running_in_this_thread(); }
     static sonde_error error_buffer(char *message, std::size_t message_size, char *key, std::size_t key_size);
+    // What create and describe tell the plugin; `config_json` must outlive it.
+    sonde_instance_info instance_info(const std::string &config_json);
+    // Runs one plugin call that fills a sonde_error; false with `failure` set
+    // when it does not return SONDE_OK or lets an exception escape.
+    bool call_plugin(PluginFailure &failure, const std::function<sonde_status(sonde_error &)> &call);
 
     Agent &agent_;
     std::shared_ptr<PluginLibrary> library_;  // first member: outlives everything below

@@ -1,7 +1,7 @@
 /*
  * sonde plugin ABI — the only thing that crosses a plugin's .so boundary.
  *
- * Rules (see plugin-api/README.md for the long form):
+ * Rules (see plugin-api/README.md, "The ABI rules", for the long form):
  *  - Pure C: no C++ types, no exceptions, no memory freed on the other side.
  *  - Every struct that crosses begins with `struct_size`; a reader uses a
  *    field only if it lies inside `struct_size`. Minor versions only append
@@ -25,8 +25,23 @@
 extern "C" {
 #endif
 
+/* The newest version these headers describe. A host speaks exactly this
+ * version; a plugin declares SONDE_TARGET_ABI_MINOR (below). */
 #define SONDE_ABI_MAJOR 1
-#define SONDE_ABI_MINOR 3
+#define SONDE_ABI_MINOR 4
+
+/* The minor a plugin declares and builds for. Defaults to SONDE_ABI_MINOR. A
+ * plugin that must load on an older host defines it before the first sonde
+ * include (e.g. -DSONDE_TARGET_ABI_MINOR=1 for a 1.1 host): its descriptor
+ * and sonde_plugin_abi then declare 1.1, its ops table ends where 1.1's did,
+ * and the C++ SDK leaves out what needs a newer host (calling it is a compile
+ * error, not a run-time surprise). */
+#ifndef SONDE_TARGET_ABI_MINOR
+#define SONDE_TARGET_ABI_MINOR SONDE_ABI_MINOR
+#endif
+#if SONDE_TARGET_ABI_MINOR < 0 || SONDE_TARGET_ABI_MINOR > SONDE_ABI_MINOR
+#error "SONDE_TARGET_ABI_MINOR must be between 0 and SONDE_ABI_MINOR of these headers"
+#endif
 
 /* The entry point carries the major in its name, so a host of another major
  * never calls into a plugin it cannot understand. */
@@ -346,7 +361,30 @@ typedef struct sonde_plugin_ops {
 
     /* Since 1.2. SONDE_SINK_* flags; 0 for inputs. */
     uint64_t flags;
+
+    /* Since 1.4. Optional: declare, through info->host->declare_record and
+     * info->ctx, every record the plugin can emit, without an instance and
+     * without a configuration (`sonde plugins --describe`). info->config_json
+     * is "{}" and info->instance_name the plugin's name; the host calls
+     * nothing else of info->ctx than declare_record and log, and info is
+     * borrowed for the call. Nothing the plugin allocates may outlive the
+     * call. Any one thread.
+     *
+     * Why a separate call rather than create with an empty table: create's
+     * contract is to refuse a table without its required keys, and describing
+     * a plugin must not depend on having a valid configuration at hand. A
+     * host meeting a plugin without describe (older than 1.4, or one that
+     * leaves it NULL) falls back to create with an empty table and says so
+     * when that fails. */
+    sonde_status (*describe)(const sonde_instance_info *info, sonde_error *error);
 } sonde_plugin_ops;
+
+/* How far a plugin's ops table reaches for each minor: the struct_size a
+ * plugin of that minor sets. */
+#define SONDE_PLUGIN_OPS_SIZE_1_0 offsetof(sonde_plugin_ops, input_stopped)
+#define SONDE_PLUGIN_OPS_SIZE_1_1 offsetof(sonde_plugin_ops, flags)
+#define SONDE_PLUGIN_OPS_SIZE_1_3 offsetof(sonde_plugin_ops, describe)
+#define SONDE_PLUGIN_OPS_SIZE_1_4 sizeof(sonde_plugin_ops)
 
 /* The sink buffers what consume() accepts and reports, through the host's
  * count_delivered and count_drop, what became of every accepted record.
