@@ -3,7 +3,7 @@
 // serialization and gzip at the fastest level, as the sink does per request.
 #include "otlp_encoding.hpp"
 
-#include <sonde/gzip.hpp>
+#include "records/gzip.hpp"
 #include <sonde/sdk.hpp>
 
 

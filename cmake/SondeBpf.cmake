@@ -38,8 +38,8 @@ endif()
 function(sonde_bpf_skeleton target name source)
   cmake_parse_arguments(ARG "" "" "HEADERS" ${ARGN})
   list(TRANSFORM ARG_HEADERS PREPEND ${CMAKE_CURRENT_SOURCE_DIR}/)
-  # The SDK's C headers shared with BPF programs (latency buckets, filters).
-  file(GLOB sdk_headers ${PROJECT_SOURCE_DIR}/plugin-api/include/sonde/*.h)
+  # The C headers shared between BPF programs and their plugins (common/ebpf/).
+  file(GLOB shared_headers ${PROJECT_SOURCE_DIR}/common/ebpf/*.h)
   set(dir ${CMAKE_CURRENT_BINARY_DIR}/bpf)
   set(object ${dir}/${name}.bpf.o)
   set(skeleton ${dir}/${name}.skel.h)
@@ -49,9 +49,9 @@ function(sonde_bpf_skeleton target name source)
     OUTPUT ${skeleton}
     COMMAND ${CMAKE_COMMAND} -E make_directory ${dir}
     COMMAND ${SONDE_BPF_CLANG} -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_${SONDE_BPF_ARCH}
-            -I${SONDE_BPF_INCLUDE_DIR} -I${PROJECT_SOURCE_DIR}/plugin-api/include -I${source_dir} -c ${source_abs} -o ${object}
+            -I${SONDE_BPF_INCLUDE_DIR} -I${PROJECT_SOURCE_DIR}/common -I${source_dir} -c ${source_abs} -o ${object}
     COMMAND ${SONDE_BPFTOOL} gen skeleton ${object} name ${name} > ${skeleton}
-    DEPENDS ${source_abs} ${ARG_HEADERS} ${sdk_headers} ${SONDE_BPF_INCLUDE_DIR}/vmlinux.h
+    DEPENDS ${source_abs} ${ARG_HEADERS} ${shared_headers} ${SONDE_BPF_INCLUDE_DIR}/vmlinux.h
     COMMENT "BPF skeleton ${name}"
     VERBATIM)
   add_custom_target(${target}_skeleton DEPENDS ${skeleton})

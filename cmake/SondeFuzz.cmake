@@ -60,7 +60,7 @@ function(sonde_add_fuzz_target name)
   endforeach()
 
   add_executable(${name} ${ARG_SOURCES})
-  target_link_libraries(${name} PRIVATE sonde_project_flags ${ARG_LIBRARIES})
+  target_link_libraries(${name} PRIVATE sonde::internal sonde_project_flags ${ARG_LIBRARIES})
   target_include_directories(${name} PRIVATE ${SONDE_FUZZ_SUPPORT_DIR} ${CMAKE_CURRENT_SOURCE_DIR})
   set_target_properties(${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz)
 

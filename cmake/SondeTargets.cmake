@@ -14,24 +14,44 @@ if(NOT SONDE_SANITIZE)
 endif()
 target_link_options(sonde_project_flags INTERFACE -Wl,-z,relro,-z,now)
 
-# Where plugin shared objects land in the build tree; `sonde` looks here by default.
+# Where plugin shared objects land in the build tree; `sonde` looks here by
+# default. Installed, plugins and the packages' default configuration live
+# under the prefix (relative destinations, so `cmake --install --prefix P`
+# puts everything under P; sonde finds them from its own location).
 set(SONDE_BUILD_PLUGIN_DIR ${CMAKE_BINARY_DIR}/plugins)
 set(SONDE_INSTALL_PLUGIN_DIR ${CMAKE_INSTALL_LIBDIR}/sonde/plugins)
+set(SONDE_INSTALL_VENDOR_CONF_DIR ${CMAKE_INSTALL_DATADIR}/sonde/conf.d)
+include(${PROJECT_SOURCE_DIR}/plugin-api/cmake/SondePluginProperties.cmake)
 
-# sonde_add_plugin(<name> SOURCES ...): one MODULE library per plugin or sink,
-# hidden visibility, only the C entry point exported, no undefined symbols.
+# sonde_add_plugin(<name> SOURCES ... [LIBRARIES ...] [PACKAGE core]): one
+# MODULE library per plugin or sink (target sonde_<name>, file <name>.so),
+# built as the installed SDK builds a third party's (SondePluginProperties),
+# plus the project's flags and internal headers. Its own package,
+# sonde-plugin-<name> or sonde-sink-<name> (after the folder it is in),
+# holds the object and its part of the shipped configuration,
+# conf.d/NN-<name>.toml; PACKAGE core puts both in the sonde package instead.
 function(sonde_add_plugin name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;LIBRARIES" ${ARGN})
+  cmake_parse_arguments(ARG "" "PACKAGE" "SOURCES;LIBRARIES" ${ARGN})
   add_library(sonde_${name} MODULE ${ARG_SOURCES})
-  target_link_libraries(sonde_${name} PRIVATE sonde::plugin_api sonde_project_flags ${ARG_LIBRARIES})
-  set_target_properties(sonde_${name} PROPERTIES
-    PREFIX "" OUTPUT_NAME "${name}"
-    CXX_VISIBILITY_PRESET hidden VISIBILITY_INLINES_HIDDEN ON
-    LIBRARY_OUTPUT_DIRECTORY ${SONDE_BUILD_PLUGIN_DIR})
-  target_link_options(sonde_${name} PRIVATE -Wl,--no-undefined
-    -Wl,--version-script=${PROJECT_SOURCE_DIR}/plugin-api/exports.map)
-  set_property(TARGET sonde_${name} APPEND PROPERTY LINK_DEPENDS ${PROJECT_SOURCE_DIR}/plugin-api/exports.map)
-  install(TARGETS sonde_${name} LIBRARY DESTINATION ${SONDE_INSTALL_PLUGIN_DIR} COMPONENT ${name})
+  target_link_libraries(sonde_${name} PRIVATE sonde::plugin_api sonde::internal sonde_project_flags ${ARG_LIBRARIES})
+  sonde_plugin_module_properties(sonde_${name} ${SONDE_PLUGIN_EXPORTS_MAP})
+  set_target_properties(sonde_${name} PROPERTIES OUTPUT_NAME "${name}" LIBRARY_OUTPUT_DIRECTORY ${SONDE_BUILD_PLUGIN_DIR})
+  if(ARG_PACKAGE)
+    set(component ${ARG_PACKAGE})
+  else()
+    get_filename_component(folder ${CMAKE_CURRENT_SOURCE_DIR} DIRECTORY)
+    get_filename_component(folder ${folder} NAME)  # plugins or sinks
+    string(REGEX REPLACE "s$" "" kind ${folder})
+    set(component ${kind}_${name})
+    set_property(GLOBAL APPEND PROPERTY SONDE_PACKAGE_COMPONENTS ${component})
+    set_property(GLOBAL PROPERTY SONDE_PACKAGE_${component}_NAME sonde-${kind}-${name})
+    set_property(GLOBAL PROPERTY SONDE_PACKAGE_${component}_README ${CMAKE_CURRENT_SOURCE_DIR}/README.md)
+  endif()
+  install(TARGETS sonde_${name} LIBRARY DESTINATION ${SONDE_INSTALL_PLUGIN_DIR} COMPONENT ${component})
+  file(GLOB conf ${PROJECT_SOURCE_DIR}/conf.d/[0-9][0-9]-${name}.toml)
+  if(conf)
+    install(FILES ${conf} DESTINATION ${SONDE_INSTALL_VENDOR_CONF_DIR} COMPONENT ${component})
+  endif()
 endfunction()
 
 # sonde_add_test(<name> SOURCES ... [LIBRARIES ...] [LABELS ...]): a doctest
@@ -39,7 +59,7 @@ endfunction()
 function(sonde_add_test name)
   cmake_parse_arguments(ARG "" "" "SOURCES;LIBRARIES;LABELS" ${ARGN})
   add_executable(${name} ${ARG_SOURCES})
-  target_link_libraries(${name} PRIVATE sonde_doctest_main sonde_project_flags ${ARG_LIBRARIES})
+  target_link_libraries(${name} PRIVATE sonde_doctest_main sonde::internal sonde_project_flags ${ARG_LIBRARIES})
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests/support)
   add_test(NAME ${name} COMMAND ${name})
   # Exit code 77: skipped (tests/support/bpf_available.hpp), never "passed".

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  g++ cmake ninja-build ccache pkg-config util-linux
+  g++ cmake ninja-build ccache pkg-config util-linux help2man
   libboost-dev nlohmann-json3-dev libtomlplusplus-dev libspdlog-dev libfmt-dev doctest-dev libcli11-dev
   clang llvm libbpf-dev bpftool linux-libc-dev libelf-dev zlib1g-dev
   libprotobuf-dev protobuf-compiler libssl-dev

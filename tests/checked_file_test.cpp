@@ -2,7 +2,7 @@
 // its path and reason before anything is read; a FIFO never blocks.
 #include "temp_dir.hpp"
 
-#include <sonde/checked_file.hpp>
+#include "files/checked_file.hpp"
 
 #include <doctest/doctest.h>
 

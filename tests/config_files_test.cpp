@@ -3,6 +3,7 @@
 // a directory. Each is one error naming the path and what it is; nothing
 // hangs and nothing large is read.
 #include "config/config.hpp"
+#include "config/config_dirs.hpp"
 
 #include <doctest/doctest.h>
 
@@ -40,7 +41,7 @@ TEST_CASE("a FIFO named *.toml is an error naming it, and loading does not wait 
     ConfDir dir;
     REQUIRE(::mkfifo((dir.path / "20-fifo.toml").c_str(), 0600) == 0);
     auto started = std::chrono::steady_clock::now();
-    ConfigLoad load = load_config_dir(dir.path);
+    ConfigLoad load = load_config_dirs({{dir.path}});
     CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(1));
     CHECK(formatted(load) ==
           std::vector<std::string>{(dir.path / "20-fifo.toml").string() + ":0:0: is a FIFO, not a regular file"});
@@ -49,7 +50,7 @@ TEST_CASE("a FIFO named *.toml is an error naming it, and loading does not wait 
 TEST_CASE("a device linked in as *.toml is refused, not read") {
     ConfDir dir;
     fs::create_symlink("/dev/zero", dir.path / "20-zero.toml");
-    ConfigLoad load = load_config_dir(dir.path);
+    ConfigLoad load = load_config_dirs({{dir.path}});
     CHECK(formatted(load) == std::vector<std::string>{(dir.path / "20-zero.toml").string() +
                                                       ":0:0: is a character device, not a regular file"});
 }
@@ -58,7 +59,7 @@ TEST_CASE("a huge *.toml is refused by its size before it is read") {
     ConfDir dir;
     std::ofstream(dir.path / "20-huge.toml") << "";
     fs::resize_file(dir.path / "20-huge.toml", 8ull << 30);  // sparse
-    ConfigLoad load = load_config_dir(dir.path);
+    ConfigLoad load = load_config_dirs({{dir.path}});
     CHECK(formatted(load) == std::vector<std::string>{(dir.path / "20-huge.toml").string() +
                                                       ":0:0: is 8 GiB; the limit for a configuration file is 4 MiB"});
 }
@@ -67,7 +68,7 @@ TEST_CASE("the good files still load beside an unreadable one, and the error com
     ConfDir dir;
     std::ofstream(dir.path / "30-bad.toml") << "[agent]\nthreads = 0\n";
     REQUIRE(::mkfifo((dir.path / "20-fifo.toml").c_str(), 0600) == 0);
-    ConfigLoad load = load_config_dir(dir.path);
+    ConfigLoad load = load_config_dirs({{dir.path}});
     auto errors = formatted(load);
     REQUIRE(errors.size() == 2);
     CHECK(errors[0].find("20-fifo.toml:0:0: is a FIFO") != std::string::npos);
@@ -77,13 +78,13 @@ TEST_CASE("the good files still load beside an unreadable one, and the error com
 TEST_CASE("a config directory that is a file, a FIFO or missing says which") {
     ConfDir dir;
     const fs::path file = dir.path / "10-agent.toml";
-    CHECK(formatted(load_config_dir(file)) ==
+    CHECK(formatted(load_config_dirs({{file}})) ==
           std::vector<std::string>{file.string() + ":0:0: cannot read config directory: is a regular file, not a directory"});
     REQUIRE(::mkfifo((dir.path / "fifo").c_str(), 0600) == 0);
-    CHECK(formatted(load_config_dir(dir.path / "fifo")) ==
+    CHECK(formatted(load_config_dirs({{dir.path / "fifo"}})) ==
           std::vector<std::string>{(dir.path / "fifo").string() +
                                    ":0:0: cannot read config directory: is a FIFO, not a directory"});
-    CHECK(formatted(load_config_dir(dir.path / "missing")) ==
+    CHECK(formatted(load_config_dirs({{dir.path / "missing"}})) ==
           std::vector<std::string>{(dir.path / "missing").string() +
                                    ":0:0: cannot read config directory: No such file or directory"});
 }

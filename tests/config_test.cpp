@@ -1,4 +1,5 @@
 #include "config/config.hpp"
+#include "config/config_dirs.hpp"
 
 #include <doctest/doctest.h>
 
@@ -169,14 +170,14 @@ TEST_CASE("directories: lexical order, missing directory, no files") {
     std::ofstream(dir / "20-b.toml") << "[agent]\nthreads = 4\n";
     std::ofstream(dir / "10-a.toml") << "[agent]\nthreads = 2\n";
     std::ofstream(dir / "README") << "not toml";
-    auto l = load_config_dir(dir);
+    auto l = load_config_dirs({{dir}});
     REQUIRE(l.ok());
     CHECK(l.config.threads == 4);
     CHECK(l.files.size() == 2);
 
-    CHECK_FALSE(load_config_dir(dir / "missing").ok());
+    CHECK_FALSE(load_config_dirs({{dir / "missing"}}).ok());
     fs::create_directories(dir / "empty");
-    auto empty = load_config_dir(dir / "empty");
+    auto empty = load_config_dirs({{dir / "empty"}});
     REQUIRE(empty.errors.size() == 1);
     CHECK(empty.errors[0].message == "no *.toml files in config directory");
     fs::remove_all(dir);

@@ -9,7 +9,7 @@
 #include "http_get.hpp"
 #include "read_file.hpp"
 
-#include <sonde/record_binary_writer.hpp>
+#include "records/record_binary_writer.hpp"
 
 #include <net/if.h>
 #include <sched.h>

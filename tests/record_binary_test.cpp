@@ -1,9 +1,9 @@
 // The binary record format: every value type survives a round trip and comes
 // back as the same JSON line; each file decodes alone after a rotation; a file
 // cut at any byte or damaged in any byte is reported, never misread.
-#include <sonde/record_binary_reader.hpp>
-#include <sonde/record_binary_writer.hpp>
-#include <sonde/record_json.hpp>
+#include "records/record_binary_reader.hpp"
+#include "records/record_binary_writer.hpp"
+#include "records/record_json.hpp"
 
 #include <doctest/doctest.h>
 

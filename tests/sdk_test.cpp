@@ -1,5 +1,5 @@
 // The header-only SDK: units, the config reader, the JSON-lines encoder.
-#include <sonde/record_json.hpp>
+#include "records/record_json.hpp"
 #include <sonde/sdk.hpp>
 
 #include <doctest/doctest.h>
@@ -178,7 +178,7 @@ TEST_CASE("JSON lines: non-finite doubles become null; pretty output is still on
     CHECK(nlohmann::json::parse(out)["value"].is_null());
 }
 
-#include <sonde/latency_histogram.hpp>
+#include "ebpf/latency_histogram.hpp"
 
 TEST_CASE("latency buckets: every value lands in the bucket whose bounds hold it, at most 25% wide") {
     for (unsigned long long v : {0ull, 1ull, 3ull, 4ull, 5ull, 7ull, 8ull, 9ull, 1000ull, 25'000'000ull, 1ull << 36}) {

@@ -7,8 +7,8 @@
 #include "trace/latency_quantiles.hpp"
 #include "trace/trace_reader.hpp"
 
-#include <sonde/record_binary_reader.hpp>
-#include <sonde/record_binary_writer.hpp>
+#include "records/record_binary_reader.hpp"
+#include "records/record_binary_writer.hpp"
 
 #include <doctest/doctest.h>
 

@@ -7,7 +7,7 @@
 // of a size taken from the input's length; both must agree.
 #include "trace_fuzz_support.hpp"
 
-#include <sonde/binary_format.hpp>
+#include "records/binary_format.hpp"
 
 #include <string>
 

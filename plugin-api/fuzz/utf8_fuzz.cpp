@@ -7,7 +7,7 @@
 // repaired text.
 #include "fuzz_input.hpp"
 
-#include <sonde/record_json.hpp>
+#include "records/record_json.hpp"
 #include <sonde/utf8.hpp>
 
 #include <nlohmann/json.hpp>

@@ -1,9 +1,9 @@
 // bpfinventory input: every BPF program and map on the host, walked by id
 // each interval: counts and locked memory per type, optionally one series
 // per object. No BPF program of its own. See README.md.
-#include <sonde/bpf.hpp>
+#include "ebpf/bpf.hpp"
 #include <sonde/sdk.hpp>
-#include <sonde/text.hpp>
+#include "text/text.hpp"
 
 #include <unistd.h>
 

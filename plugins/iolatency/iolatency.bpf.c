@@ -10,11 +10,11 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
-#include <sonde/latency_buckets.h>
+#include "ebpf/latency_buckets.h"
 
 #include "iolatency.h"
 
-#include <sonde/bpf_loss_counters.h>
+#include "ebpf/bpf_loss_counters.h"
 
 char LICENSE[] SEC("license") = "GPL";
 

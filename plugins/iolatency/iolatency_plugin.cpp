@@ -3,14 +3,14 @@
 // byte counts, and per-interval p50/p95/p99/max. See README.md.
 #include <linux/types.h>  // before the BPF headers, which the BPF side reads with vmlinux.h
 
-#include <sonde/latency_buckets.h>
+#include "ebpf/latency_buckets.h"
 
 #include "iolatency.h"
 #include "iolatency_bpf.skel.h"
 
-#include <sonde/bpf.hpp>
-#include <sonde/latency_histogram.hpp>
-#include <sonde/name_filter.hpp>
+#include "ebpf/bpf.hpp"
+#include "ebpf/latency_histogram.hpp"
+#include "text/name_filter.hpp"
 #include <sonde/sdk.hpp>
 
 #include <fstream>

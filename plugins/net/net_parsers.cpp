@@ -1,6 +1,6 @@
 #include "net_parsers.hpp"
 
-#include <sonde/text.hpp>
+#include "text/text.hpp"
 
 #include <algorithm>
 

@@ -4,9 +4,9 @@
 #include "net_parsers.hpp"
 #include "tcp_diag.hpp"
 
-#include <sonde/name_filter.hpp>
+#include "text/name_filter.hpp"
 #include <sonde/sdk.hpp>
-#include <sonde/source_file.hpp>
+#include "files/source_file.hpp"
 
 #include <sys/socket.h>
 

@@ -7,8 +7,8 @@
 #include "pagefault.h"
 #include "pagefault_bpf.skel.h"
 
-#include <sonde/bpf.hpp>
-#include <sonde/latency_histogram.hpp>
+#include "ebpf/bpf.hpp"
+#include "ebpf/latency_histogram.hpp"
 #include <sonde/sdk.hpp>
 
 #include <linux/perf_event.h>

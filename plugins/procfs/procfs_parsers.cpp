@@ -1,6 +1,6 @@
 #include "procfs_parsers.hpp"
 
-#include <sonde/text.hpp>
+#include "text/text.hpp"
 
 #include <cmath>
 #include <limits>

@@ -3,9 +3,9 @@
 // named after OpenTelemetry's system metrics. See README.md for the table.
 #include "procfs_parsers.hpp"
 
-#include <sonde/name_filter.hpp>
+#include "text/name_filter.hpp"
 #include <sonde/sdk.hpp>
-#include <sonde/source_file.hpp>
+#include "files/source_file.hpp"
 
 #include <unistd.h>
 

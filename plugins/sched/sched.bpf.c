@@ -9,12 +9,12 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 
-#include <sonde/bpf_comm.h>
-#include <sonde/latency_buckets.h>
+#include "ebpf/bpf_comm.h"
+#include "ebpf/latency_buckets.h"
 
 #include "sched.h"
 
-#include <sonde/bpf_loss_counters.h>
+#include "ebpf/bpf_loss_counters.h"
 
 char LICENSE[] SEC("license") = "GPL";
 

@@ -6,8 +6,8 @@
 #include "sched.h"
 #include "sched_bpf.skel.h"
 
-#include <sonde/bpf.hpp>
-#include <sonde/latency_histogram.hpp>
+#include "ebpf/bpf.hpp"
+#include "ebpf/latency_histogram.hpp"
 #include <sonde/sdk.hpp>
 
 #include <map>

@@ -2,8 +2,8 @@
 // binary format (docs/binary-format.md), in rotating files under a hard disk
 // budget. Both encodings are self-delimiting (lines; checksummed frames), so a
 // reader of a file cut by a crash stops cleanly at the torn tail. See README.md.
-#include <sonde/record_binary_writer.hpp>
-#include <sonde/record_json.hpp>
+#include "records/record_binary_writer.hpp"
+#include "records/record_json.hpp"
 #include <sonde/sdk.hpp>
 
 #include <fcntl.h>

@@ -6,7 +6,7 @@
 #include "http_client.hpp"
 #include "otlp_encoding.hpp"
 
-#include <sonde/gzip.hpp>
+#include "records/gzip.hpp"
 #include <sonde/sdk.hpp>
 
 #include <google/protobuf/util/json_util.h>

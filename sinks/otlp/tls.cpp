@@ -1,7 +1,7 @@
 #include "tls.hpp"
 
 #include <arpa/inet.h>
-#include <sonde/checked_file.hpp>
+#include "files/checked_file.hpp"
 
 #include <openssl/err.h>
 #include <openssl/pem.h>

@@ -6,7 +6,7 @@
 #include "http_server.hpp"
 #include "http/listen_address.hpp"
 
-#include <sonde/gzip.hpp>
+#include "records/gzip.hpp"
 #include <sonde/sdk.hpp>
 
 #include <memory>

@@ -3,7 +3,7 @@
 // buffer is reused, so steady-state batches do not allocate. When the reader
 // of standard output goes away (EPIPE), the sink tells the host, which ends
 // the agent in order, as any Unix filter ends (docs/operations.md).
-#include <sonde/record_json.hpp>
+#include "records/record_json.hpp"
 #include <sonde/sdk.hpp>
 
 #include <poll.h>

@@ -3,6 +3,8 @@
 // reload, log-level) talk to a running agent over its control socket.
 #pragma once
 
+#include "config/config_dirs.hpp"
+
 #include <filesystem>
 #include <map>
 #include <string>
@@ -11,7 +13,8 @@
 namespace sonde::cli {
 
 struct Options {
-    std::filesystem::path config_dir;
+    std::vector<std::filesystem::path> config_dirs;  // --config-dir, repeatable: exactly these, in order
+    std::vector<core::ConfigDir> config_sources;     // what is read: config_dirs, or the defaults
     std::vector<std::filesystem::path> plugin_dirs;  // --plugin-dir, searched before the default
     bool default_plugin_dir = true;                  // false: --no-default-plugin-dir
     bool allow_insecure_plugins = false;  // as root, load plugins not owned by root or writable by others
@@ -21,10 +24,11 @@ struct Options {
     bool json = false;                    // status --json
 };
 
-// Fills config_dir when not given and adds the default plugin directory
-// after the given ones (unless default_plugin_dir is false): a build tree
-// uses its own plugins/ and the source tree's conf.d; an installed sonde the
-// installed ones.
+// Fills config_sources: the --config-dir directories, else the defaults (a
+// build tree: the source tree's conf.d; installed: <prefix>/share/sonde/conf.d
+// then the administrator's <sysconfdir>/sonde/conf.d, both optional). Adds
+// the default plugin directory after the given ones (unless
+// default_plugin_dir is false): a build tree's plugins/, else the installed one.
 void apply_defaults(Options &options);
 
 int run(const Options &options);

@@ -3,7 +3,7 @@
 // failed (the reasons printed), 3 no agent answered.
 #include "cli/commands.hpp"
 
-#include "config/config.hpp"
+#include "config/config_dirs.hpp"
 #include "control/control_client.hpp"
 #include "control/control_socket.hpp"
 
@@ -18,7 +18,7 @@ namespace {
 // --socket, else [admin] socket of conf.d (when it reads), else the default.
 std::string socket_of(const Options &o) {
     if (!o.socket.empty()) return o.socket;
-    ConfigLoad load = load_config_dir(o.config_dir);
+    ConfigLoad load = load_config_dirs(o.config_sources);
     return socket_path_for(load.ok() ? load.config.admin.socket : "");
 }
 

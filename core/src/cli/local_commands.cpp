@@ -59,7 +59,14 @@ void apply_defaults(Options &o) {
         if (!seen) unique.push_back(dir);
     }
     o.plugin_dirs = std::move(unique);
-    if (o.config_dir.empty()) o.config_dir = build_tree ? fs::path(SONDE_SOURCE_CONF_DIR) : fs::path(SONDE_INSTALL_CONF_DIR);
+    for (const fs::path &dir : o.config_dirs) o.config_sources.push_back({dir, false});
+    if (o.config_dirs.empty() && build_tree) o.config_sources.push_back({SONDE_SOURCE_CONF_DIR, false});
+    if (o.config_dirs.empty() && !build_tree) {
+        // GNUInstallDirs' rule: the prefix /usr keeps its configuration in /etc.
+        const fs::path prefix = here.parent_path();
+        o.config_sources.push_back({prefix / SONDE_INSTALL_VENDOR_CONF_DIR, true});
+        o.config_sources.push_back({prefix == "/usr" ? fs::path("/etc/sonde/conf.d") : prefix / "etc/sonde/conf.d", true});
+    }
 }
 
 namespace {
@@ -104,7 +111,7 @@ std::string join_paths(const std::vector<fs::path> &paths) {
 }
 
 ConfigLoad load_or_report(const Options &o) {
-    ConfigLoad load = load_config_dir(o.config_dir);
+    ConfigLoad load = load_config_dirs(o.config_sources);
     for (const auto &e : load.errors) std::fprintf(stderr, "%s\n", e.format().c_str());
     return load;
 }
@@ -194,8 +201,8 @@ int run(const Options &o) {
     ServiceNotifier service(agent.io(), logger);
     service.feed_watchdog();
     agent.on_shutdown([&] { service.stopping("shutting down: draining sinks"); });
-    ControlPlane control(agent, registry, {o.config_dir, o.plugin_dirs, host_facts(), SONDE_VERSION}, logger);
-    control.observe_reloads([&] { service.reloading("reloading " + o.config_dir.string()); },
+    ControlPlane control(agent, registry, {o.config_sources, o.plugin_dirs, host_facts(), SONDE_VERSION}, logger);
+    control.observe_reloads([&] { service.reloading("reloading " + describe(o.config_sources)); },
                             [&](const ControlResult &r) {
                                 service.ready(r.ok() ? r.message + "; " + instances_summary(agent)
                                                      : r.message + " (the previous configuration runs on)");
@@ -203,7 +210,7 @@ int run(const Options &o) {
     set_self_metrics_provider([&control] { return control.self_metrics(); });
     AdminConfig admin = load.config.admin;
     control.start(std::move(load), [&] {
-        logger->info("sonde {} running with config {} and plugins from {}", SONDE_VERSION, o.config_dir.string(),
+        logger->info("sonde {} running with config {} and plugins from {}", SONDE_VERSION, describe(o.config_sources),
                      join_paths(o.plugin_dirs));
         service.ready(instances_summary(agent));
     });
@@ -259,14 +266,14 @@ int check_config(const Options &o) {
         try {
             AdminServer::check(admin);
         } catch (const AdminOptionsError &e) {
-            std::fprintf(stderr, "%s: admin.listen: %s\n", o.config_dir.c_str(), e.what());
+            std::fprintf(stderr, "%s: admin.listen: %s\n", describe(o.config_sources).c_str(), e.what());
             ++errors;
         }
     }
     if (errors) return 1;
     for (const ConfigError &w : routing_warnings(inputs, sinks))
         std::fprintf(stderr, "warning: %s\n", w.format().c_str());
-    std::printf("%s: OK (%zu files, %zu inputs, %zu sinks)\n", o.config_dir.c_str(), load.files.size(),
+    std::printf("%s: OK (%zu files, %zu inputs, %zu sinks)\n", describe(o.config_sources).c_str(), load.files.size(),
                 load.config.inputs.size(), load.config.sinks.size());
     std::printf("on host %s:\n", labels["host.name"].c_str());
     for (const auto &line : lines) std::printf("  %s\n", line.c_str());

@@ -19,10 +19,13 @@ namespace {
 
 const char *defaults_note =
     "Defaults: in a build tree, the build's plugins/ and the source tree's conf.d/; installed, " SONDE_INSTALL_PLUGIN_DIR
-    " beside the binary's prefix and " SONDE_INSTALL_CONF_DIR "; --plugin-dir adds to the default plugin directory.";
+    " under the binary's prefix, and conf.d layered from <prefix>/" SONDE_INSTALL_VENDOR_CONF_DIR
+    " (packages' defaults) then /etc/sonde/conf.d (the administrator's, same name wins; a symlink to /dev/null"
+    " masks); --plugin-dir adds to the default plugin directory, --config-dir replaces the defaults.";
 
 void add_config_dir(CLI::App &command, Options &o) {
-    command.add_option("--config-dir", o.config_dir, "conf.d directory");
+    command.add_option("--config-dir", o.config_dirs,
+                       "conf.d directory (repeatable: layered in order, a later file of the same name wins)");
 }
 void add_plugin_options(CLI::App &command, Options &o) {
     command.add_option("--plugin-dir", o.plugin_dirs,

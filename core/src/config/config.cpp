@@ -3,7 +3,7 @@
 #include "config/host_labels.hpp"
 #include "config/merged_tree.hpp"
 
-#include <sonde/checked_file.hpp>
+#include "files/checked_file.hpp"
 #include <sonde/units.hpp>
 
 #include <toml++/toml.h>
@@ -335,43 +335,6 @@ std::string ConfigLoad::content_hash() const {
     char out[17];
     std::snprintf(out, sizeof out, "%016llx", static_cast<unsigned long long>(h));
     return out;
-}
-
-ConfigLoad load_config_dir(const std::filesystem::path &dir) {
-    if (std::string not_a_directory = check_directory(dir.string()); !not_a_directory.empty()) {
-        ConfigLoad load;
-        // The reason without its leading "path: ", which the location already names.
-        load.errors.push_back({{dir.string(), 0, 0}, "cannot read config directory: " +
-                                                         not_a_directory.substr(dir.string().size() + 2)});
-        return load;
-    }
-    std::error_code ec;
-    std::vector<std::filesystem::path> files;
-    for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-        if (it->path().extension() == ".toml" && !it->is_directory()) files.push_back(it->path());
-    if (ec) {
-        ConfigLoad load;
-        load.errors.push_back({{dir.string(), 0, 0}, "cannot read config directory: " + ec.message()});
-        return load;
-    }
-    std::sort(files.begin(), files.end());
-    // Each file is checked before it is read: a FIFO, a device or a huge file
-    // among the *.toml is an error naming it, never a hang or a memory blow-up.
-    std::vector<std::pair<std::string, std::string>> documents;
-    std::vector<ConfigError> unreadable;
-    for (const auto &file : files) {
-        std::string error;
-        if (auto text = read_checked_file(file.string(), {max_config_file_bytes, "a configuration file"}, error))
-            documents.emplace_back(file.string(), std::move(*text));
-        else
-            unreadable.push_back({{file.string(), 0, 0}, error.substr(file.string().size() + 2)});
-    }
-    ConfigLoad load = load_documents(documents);
-    load.documents = std::move(documents);
-    load.errors.insert(load.errors.begin(), unreadable.begin(), unreadable.end());
-    if (files.empty()) load.errors.push_back({{dir.string(), 0, 0}, "no *.toml files in config directory"});
-    load.files = std::move(files);
-    return load;
 }
 
 }  // namespace sonde::core

@@ -124,11 +124,8 @@ struct ConfigLoad {
     std::string content_hash() const;
 };
 
-// Reads dir/*.toml. A missing directory or one without .toml files is an
-// error; so is a *.toml that is not a regular file or is larger than
-// max_config_file_bytes (the error names the file and what it is).
+// The largest configuration file read (config/config_dirs.hpp reads conf.d).
 inline constexpr std::uint64_t max_config_file_bytes = 4u << 20;
-ConfigLoad load_config_dir(const std::filesystem::path &dir);
 
 // Same rules for in-memory documents (name, text): tests, and conf.d with
 // the runtime overlay (control/runtime_overlay.hpp) appended.

@@ -6,7 +6,7 @@
 #include "control/metrics_text.hpp"
 
 #include <boost/asio/post.hpp>
-#include <sonde/checked_file.hpp>
+#include "files/checked_file.hpp"
 #include <spdlog/spdlog.h>
 
 namespace sonde::core {

@@ -241,7 +241,7 @@ void ControlPlane::record_reload(bool ok, const std::vector<std::string> &errors
 void ControlPlane::reload(ControlDone done) {
     enqueue([this, done](std::function<void()> finished) {
         if (reload_begins_) reload_begins_();
-        ConfigLoad load = load_config_dir(options_.config_dir);
+        ConfigLoad load = load_config_dirs(options_.config_dirs);
         auto report = [this, done, finished](ControlResult r) {
             record_reload(r.ok(), r.errors);
             if (reload_ended_) reload_ended_(r);
@@ -260,7 +260,7 @@ void ControlPlane::reload(ControlDone done) {
             r.status = 422;
             for (const auto &e : load.errors) r.errors.push_back(e.format());
             r.message = "reload refused: " + std::to_string(r.errors.size()) +
-                        " configuration error(s) in " + options_.config_dir.string() + "; nothing changed";
+                        " configuration error(s) in " + describe(options_.config_dirs) + "; nothing changed";
             return report(r);
         }
         apply(std::move(load.documents), "reload", true, report);

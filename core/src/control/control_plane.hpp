@@ -11,6 +11,7 @@
 #pragma once
 
 #include "config/config.hpp"
+#include "config/config_dirs.hpp"
 #include "config/host_labels.hpp"
 #include "control/reload_plan.hpp"
 #include "control/retired_counters.hpp"
@@ -75,7 +76,7 @@ struct EnableRequest {
 };
 
 struct ControlOptions {
-    std::filesystem::path config_dir;
+    std::vector<ConfigDir> config_dirs;  // conf.d, layered (config/config_dirs.hpp)
     std::vector<std::filesystem::path> plugin_dirs;
     HostLabels facts = host_facts();
     std::string version;

@@ -109,7 +109,7 @@ nlohmann::json ControlPlane::status() {
                        {"pid", ::getpid()},
                        {"started", format_time(started_)},
                        {"uptime_seconds", std::chrono::duration<double>(now - started_).count()},
-                       {"config_dir", options_.config_dir.string()},
+                       {"config_dir", describe(options_.config_dirs)},
                        {"config_hash", applied ? applied->hash : ""},
                        {"reload", reload},
                        {"instances", nlohmann::json::array()}};

@@ -1,6 +1,6 @@
 #include "control/metrics_text.hpp"
 
-#include <sonde/text.hpp>
+#include "text/text.hpp"
 #include <sonde/utf8.hpp>
 
 #include <cassert>

@@ -1,6 +1,6 @@
 #include "control/process_metrics.hpp"
 
-#include <sonde/text.hpp>
+#include "text/text.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -2,7 +2,7 @@
 
 #include "control/self_input.hpp"
 
-#include <sonde/checked_file.hpp>
+#include "files/checked_file.hpp"
 
 #include <boost/dll/shared_library.hpp>
 

@@ -1,6 +1,6 @@
 #include "trace_reader.hpp"
 
-#include <sonde/checked_file.hpp>
+#include "files/checked_file.hpp"
 
 #include <nlohmann/json.hpp>
 

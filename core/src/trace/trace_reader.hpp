@@ -7,8 +7,8 @@
 #pragma once
 
 #include <sonde/plugin_api.h>
-#include <sonde/record_binary_reader.hpp>
-#include <sonde/record_json.hpp>
+#include "records/record_binary_reader.hpp"
+#include "records/record_json.hpp"
 
 #include <cstdint>
 #include <functional>

@@ -2,7 +2,7 @@
 // holding a parse of the kernel's BTF) from overlapping when the agent runs
 // several io threads; iolatency's tracepoint_arg_count takes it inside its
 // load. Two threads open the BTF file separately, as two plugins would.
-#include <sonde/bpf_load_lock.hpp>
+#include "ebpf/bpf_load_lock.hpp"
 
 #include <doctest/doctest.h>
 

@@ -5,7 +5,7 @@
 
 #include "procfs_parsers.hpp"
 
-#include <sonde/text.hpp>
+#include "text/text.hpp"
 
 #include <cmath>
 

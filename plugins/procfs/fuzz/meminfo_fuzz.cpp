@@ -5,7 +5,7 @@
 
 #include "procfs_parsers.hpp"
 
-#include <sonde/text.hpp>
+#include "text/text.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size) {
     using sonde::fuzz::require;

@@ -4,7 +4,7 @@
 // first damage and says where it starts.
 #pragma once
 
-#include <sonde/binary_format.hpp>
+#include "records/binary_format.hpp"
 
 #include <algorithm>
 #include <deque>

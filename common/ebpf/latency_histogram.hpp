@@ -3,7 +3,7 @@
 // p50/p95/p99/max for humans.
 #pragma once
 
-#include <sonde/latency_buckets.h>
+#include "ebpf/latency_buckets.h"
 #include <sonde/sdk.hpp>
 
 #include <array>

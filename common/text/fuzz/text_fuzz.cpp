@@ -1,10 +1,10 @@
-// Fuzzes the SDK's /proc-text helpers (<sonde/text.hpp>) every parser is
+// Fuzzes the SDK's /proc-text helpers ("text/text.hpp") every parser is
 // built on: lines put back together give the text, fields are never empty
 // and hold no blank, trim leaves no blank at either end, a number parses the
 // whole field or nothing, and a CPU list is strictly ascending and bounded.
 #include "fuzz_input.hpp"
 
-#include <sonde/text.hpp>
+#include "text/text.hpp"
 
 #include <string>
 

@@ -3,7 +3,7 @@
 // preamble that lets each file a sink starts read on its own.
 #pragma once
 
-#include <sonde/binary_format.hpp>
+#include "records/binary_format.hpp"
 
 #include <algorithm>
 #include <deque>

@@ -4,9 +4,9 @@
 // for one-line refusals, kernel time converted to wall-clock time.
 #pragma once
 
-#include <sonde/bpf_load_lock.hpp>
+#include "ebpf/bpf_load_lock.hpp"
 #include <sonde/sdk.hpp>
-#include <sonde/text.hpp>
+#include "text/text.hpp"
 
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
