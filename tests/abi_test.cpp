@@ -46,9 +46,9 @@ InstanceConfig instance(InstanceRole role, const std::string &name, const std::s
 TEST_CASE("each bad plugin is refused with its one-line reason, good ones load beside them") {
     PluginRegistry r;
     r.scan({dir});
-    CHECK(refusal_of(r, "wrong_major.so") == "built for plugin ABI 2.0, this sonde speaks 1.3");
-    CHECK(refusal_of(r, "wrong_major_entry_v1.so") == "built for plugin ABI 2.0, this sonde speaks 1.3");
-    CHECK(refusal_of(r, "newer_minor.so") == "needs plugin ABI 1.99, newer than this sonde's 1.3");
+    CHECK(refusal_of(r, "wrong_major.so") == "built for plugin ABI 2.0, this sonde speaks 1.4");
+    CHECK(refusal_of(r, "wrong_major_entry_v1.so") == "built for plugin ABI 2.0, this sonde speaks 1.4");
+    CHECK(refusal_of(r, "newer_minor.so") == "needs plugin ABI 1.99, newer than this sonde's 1.4");
     CHECK(refusal_of(r, "no_entry.so") == "no entry symbol sonde_plugin_entry_v1 (not a sonde plugin of ABI 1)");
     // counting.so sorts first, so the second copy of the name is the refused one.
     CHECK(refusal_of(r, "counting.so") == "loaded");
@@ -71,7 +71,7 @@ TEST_CASE("the agent loads only the plugins its configuration names, and all of 
     renamed.scan_for({dir}, {"counting", "wrong_major_v1"});
     all.scan({dir});
     CHECK(renamed.candidates().size() == all.candidates().size());
-    CHECK(refusal_of(renamed, "wrong_major_entry_v1.so") == "built for plugin ABI 2.0, this sonde speaks 1.3");
+    CHECK(refusal_of(renamed, "wrong_major_entry_v1.so") == "built for plugin ABI 2.0, this sonde speaks 1.4");
 }
 
 TEST_CASE("a file that is not a shared object is refused, not fatal") {

@@ -181,8 +181,8 @@ TEST_CASE("the shipped conf.d is valid") {
 TEST_CASE("sonde plugins lists every object with kind, versions and status; --describe lists records") {
     Process list(sonde({"plugins", "--plugin-dir", SONDE_PLUGIN_DIR}));
     REQUIRE(list.wait() == 0);
-    for (const char *row : {"procfs       input  0.1.0    1.3   loadable", "net          input  0.1.0    1.3   loadable",
-                            "stdout       sink   0.1.0    1.3   loadable", "self         input  0.1.0    1.3   loadable  (built-in)"})
+    for (const char *row : {"procfs       input  0.1.0    1.4   loadable", "net          input  0.1.0    1.4   loadable",
+                            "stdout       sink   0.1.0    1.4   loadable", "self         input  0.1.0    1.4   loadable  (built-in)"})
         CHECK_MESSAGE(list.stdout_text.find(row) != std::string::npos, row);
 
     Process describe(sonde({"plugins", "--plugin-dir", SONDE_PLUGIN_DIR, "--describe", "procfs"}));

@@ -67,16 +67,16 @@ TEST_CASE("as root, run and check-config refuse a group-writable plugin with the
                                 " is writable by group (mode 0664); set [agent] allow_insecure_plugins = true (or "
                                 "--allow-insecure-plugins) for development";
     Process check = finished({"check-config", "--config-dir", dir.path.string(), "--plugin-dir",
-                              plugins.path.string()});
+                              plugins.path.string(), "--no-default-plugin-dir"});
     CHECK(check.exit_status == 1);  // the configured sink has no loadable plugin
     CHECK(has(check.stderr_text, "warning: " + refusal + "\n"));
 
     Process allowed = finished({"check-config", "--config-dir", dir.path.string(), "--plugin-dir",
-                                plugins.path.string(), "--allow-insecure-plugins"});
+                                plugins.path.string(), "--no-default-plugin-dir", "--allow-insecure-plugins"});
     CHECK(allowed.exit_status == 0);
     dir.write("b.toml", "[agent]\nallow_insecure_plugins = true\n");
     Process by_key = finished({"check-config", "--config-dir", dir.path.string(), "--plugin-dir",
-                               plugins.path.string()});
+                               plugins.path.string(), "--no-default-plugin-dir"});
     CHECK(by_key.exit_status == 0);
 }
 

@@ -43,13 +43,12 @@ private:
     void emit() {
         ticks_.add(sonde::uint_value(count_), {sonde::str("counting")});
         ticks_.emit(ctx_);
-        sonde_value attributes[] = {sonde::uint_value(count_), sonde::bool_value(true)};
-        sonde_event e{sizeof(sonde_event), 2, attributes, 0};
-        ctx_.emit(event_, &e, 1);
+        event_.add({sonde::uint_value(count_), sonde::bool_value(true)});
+        event_.emit(ctx_);
     }
 
     sonde::MetricBuffer ticks_;
-    std::uint32_t event_;
+    sonde::EventBuffer event_;
     bool through_fd_;
     int fd_ = -1;
     std::uint64_t count_ = 0;
