@@ -176,11 +176,10 @@ private:
         if (size < sizeof(fault_event)) return;
         const auto &e = *static_cast<const fault_event *>(data);
         std::string_view comm(e.comm, strnlen(e.comm, sizeof e.comm));
-        sonde_value values[] = {int_value(e.pid),          int_value(e.tid),        str(comm),
-                                uint_value(e.address),     uint_value(e.ip),        uint_value(e.latency_ns),
-                                str(type_of(e.kind)),      str(access_of(e.kind)), str(mode_of(e.kind))};
-        sonde_event event{sizeof(sonde_event), 9, values, clock_.to_unix_ns(e.time_ns)};
-        ctx_.emit(event_, &event, 1);
+        event_.add({int_value(e.pid), int_value(e.tid), str(comm), uint_value(e.address), uint_value(e.ip),
+                    uint_value(e.latency_ns), str(type_of(e.kind)), str(access_of(e.kind)), str(mode_of(e.kind))},
+                   clock_.to_unix_ns(e.time_ns));
+        event_.emit(ctx_);
     }
 
     std::int64_t pid_;
@@ -191,7 +190,7 @@ private:
     std::vector<bpf::Hook> hooks_;
 
     MetricBuffer latency_, count_, interval_;
-    std::uint32_t event_;
+    EventBuffer event_;
     MetricBuffer dropped_;
     std::array<LatencyHistogram, FAULT_KINDS> histograms_;
     bpf::Hook hook_ = bpf::Hook::tp_btf;

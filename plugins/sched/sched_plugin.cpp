@@ -159,10 +159,10 @@ private:
         if (size < sizeof(sched_event)) return;
         const auto &e = *static_cast<const sched_event *>(data);
         std::string_view comm(e.comm, strnlen(e.comm, sizeof e.comm));
-        sonde_value values[] = {int_value(e.pid),         int_value(e.tid),           str(comm),
-                                int_value(e.cpu),         uint_value(e.latency_ns), bool_value(e.preempted != 0)};
-        sonde_event event{sizeof(sonde_event), 6, values, clock_.to_unix_ns(e.time_ns)};
-        ctx_.emit(event_, &event, 1);
+        event_.add({int_value(e.pid), int_value(e.tid), str(comm), int_value(e.cpu), uint_value(e.latency_ns),
+                    bool_value(e.preempted != 0)},
+                   clock_.to_unix_ns(e.time_ns));
+        event_.emit(ctx_);
     }
 
     std::int64_t pid_;
@@ -174,7 +174,7 @@ private:
     std::vector<bpf::Hook> hooks_;
 
     MetricBuffer latency_, summary_;
-    std::uint32_t event_;
+    EventBuffer event_;
     MetricBuffer dropped_;
     std::map<__u64, LatencyHistogram> histograms_;  // by group (0: global)
     bpf::Hook hook_ = bpf::Hook::tp_btf;

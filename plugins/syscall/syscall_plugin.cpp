@@ -180,20 +180,15 @@ private:
     }
 
     void emit_pending() {
-        constexpr std::size_t attributes = 7;
-        values_.clear();
-        events_.clear();
         for (const syscall_event &e : pending_) {
             auto name = names_.find(e.id);
-            values_.insert(values_.end(),
-                           {int_value(e.pid), int_value(e.tid), str(std::string_view(e.comm, strnlen(e.comm, sizeof e.comm))),
-                            int_value(e.id),
-                            str(name == names_.end() ? std::string_view("unknown") : std::string_view(name->second)),
-                            uint_value(e.latency_ns), int_value(e.ret)});
-            events_.push_back(sonde_event{sizeof(sonde_event), attributes, nullptr, clock_.to_unix_ns(e.end_ns)});
+            event_.add({int_value(e.pid), int_value(e.tid), str(std::string_view(e.comm, strnlen(e.comm, sizeof e.comm))),
+                        int_value(e.id),
+                        str(name == names_.end() ? std::string_view("unknown") : std::string_view(name->second)),
+                        uint_value(e.latency_ns), int_value(e.ret)},
+                       clock_.to_unix_ns(e.end_ns));
         }
-        for (std::size_t i = 0; i < events_.size(); ++i) events_[i].attributes = &values_[i * attributes];
-        if (!events_.empty()) ctx_.emit(event_, events_.data(), events_.size());
+        event_.emit(ctx_);  // the comm strings point into pending_: emit before clearing it
         pending_.clear();
     }
 
@@ -209,7 +204,7 @@ private:
     std::size_t traced_count_ = 0;
     std::map<unsigned, const char *> names_;
 
-    std::uint32_t event_;
+    EventBuffer event_;
     MetricBuffer latency_, count_, dropped_;
     std::map<__u32, LatencyHistogram> histograms_by_id_;
     bpf::Hook hook_ = bpf::Hook::tp_btf;
@@ -217,8 +212,6 @@ private:
     std::unique_ptr<syscall_bpf, SkeletonDeleter> skeleton_;
     std::unique_ptr<bpf::RingBuffer> ring_;
     std::vector<syscall_event> pending_;  // one ring buffer pass, reused
-    std::vector<sonde_value> values_;
-    std::vector<sonde_event> events_;
     bpf::LossCounters losses_{{"ringbuf_full", "map_full"}};  // indexes: enum syscall_counter
 };
 
