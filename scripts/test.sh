@@ -18,6 +18,13 @@ manifests=deploy/tests/kubernetes
 [ -d "$manifests/node_modules" ] || npm ci --prefix "$manifests" --silent --no-audit --no-fund
 scripts/build.sh
 (cd build && ctest --output-on-failure --timeout 600)
+# The packager's minimal build (procfs + stdout, no eBPF): builds, passes its
+# tests, packages. SONDE_SKIP_MINIMAL=1 skips it locally; CI never sets it.
+if [ "${SONDE_SKIP_MINIMAL:-0}" = 1 ]; then
+  echo "SONDE_SKIP_MINIMAL=1: the minimal build was not tested" >&2
+else
+  scripts/test-minimal.sh
+fi
 # Then the same suite built with AddressSanitizer + UBSan (build-asan/), any
 # report failing it. SONDE_SKIP_SANITIZED=1 skips it locally; CI never sets it.
 if [ "${SONDE_SKIP_SANITIZED:-0}" = 1 ]; then
