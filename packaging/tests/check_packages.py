@@ -17,7 +17,9 @@ directory), then checks:
     directory overriding and masking them) from its own location;
   - examples/dircount built out of tree against the extracted sonde-dev, with
     its CMake package and with pkg-config, then run by the extracted sonde:
-    its records reach the stdout sink.
+    its records reach the stdout sink;
+  - `cmake --install --prefix P` puts everything, configuration included,
+    under P.
 
 usage: check_packages.py BUILD_DIR SOURCE_DIR
 """
@@ -154,6 +156,18 @@ def check_layered_config(sonde, root):
     shutil.rmtree(admin)
 
 
+def check_install_prefix(work):
+    """`cmake --install --prefix P` writes nothing outside P, and the sonde there runs on P's conf.d."""
+    prefix = os.path.join(work, "prefix")
+    run("cmake", "--install", BUILD, "--prefix", prefix)
+    manifest = open(os.path.join(BUILD, "install_manifest.txt")).read().split()
+    outside = [f for f in manifest if not f.startswith(prefix + "/")]
+    check(manifest and not outside, f"cmake --install --prefix wrote outside the prefix: {outside[:5]}")
+    check(os.path.exists(os.path.join(prefix, "share/sonde/conf.d/10-agent.toml")), "the configuration under P")
+    out = run(os.path.join(prefix, "bin/sonde"), "check-config").stdout
+    check(out.startswith(f"{prefix}/share/sonde/conf.d:{prefix}/etc/sonde/conf.d: OK"), f"P/bin/sonde: {out}")
+
+
 def build_example(root, work):
     """examples/dircount, out of tree, with the extracted SDK only: its CMake package and its pkg-config file."""
     example = os.path.join(SOURCE, "examples/dircount")
@@ -219,6 +233,7 @@ def main():
                 check(re.search(rf"^{package.split('-', 2)[2]}\s.*loadable", listed, re.M),
                       f"the extracted sonde lists {package}'s plugin as loadable:\n{listed}")
         check_layered_config(sonde, root)
+        check_install_prefix(work)
         plugin_dir = build_example(root, work)
         run_example(sonde, plugin_dir, work)
     if failures:
