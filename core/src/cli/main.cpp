@@ -30,7 +30,7 @@ void add_config_dir(CLI::App &command, Options &o) {
 void add_plugin_options(CLI::App &command, Options &o) {
     command.add_option("--plugin-dir", o.plugin_dirs,
                        "also load plugins from this directory, searched before the default (repeatable)");
-    command.add_flag("--no-default-plugin-dir{false}", o.default_plugin_dir,
+    command.add_flag_callback("--no-default-plugin-dir", [&o] { o.default_plugin_dir = false; },
                      "load plugins only from the --plugin-dir directories");
     command.add_flag("--allow-insecure-plugins", o.allow_insecure_plugins,
                      "as root, load plugins not owned by root or writable by others (development only)");
