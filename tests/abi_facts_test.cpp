@@ -6,6 +6,8 @@
 
 #include <sonde/sdk.hpp>
 
+#include "instance_config.hpp"
+
 #include <doctest/doctest.h>
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
@@ -19,14 +21,7 @@ std::shared_ptr<spdlog::logger> quiet_logger() {
 }
 
 InstanceConfig sink_config(const std::string &name, const std::string &plugin) {
-    InstanceConfig c;
-    c.role = InstanceRole::sink;
-    c.name = name;
-    c.plugin = plugin;
-    c.interval_ns = 20'000'000;
-    c.queue_capacity = 1000;
-    c.location = {"test.toml", 1, 1};
-    return c;
+    return test_instance(InstanceRole::sink, name, plugin);
 }
 
 }  // namespace

@@ -5,6 +5,8 @@
 #include "loading/plugin_library.hpp"
 #include "runtime/agent.hpp"
 
+#include "instance_config.hpp"
+
 #include <doctest/doctest.h>
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/sinks/ostream_sink.h>
@@ -20,20 +22,11 @@ namespace {
 const std::filesystem::path dir = ABI_PLUGIN_DIR;
 
 InstanceConfig input(const std::string &name, const std::string &plugin) {
-    InstanceConfig c;
-    c.role = InstanceRole::input;
-    c.name = name;
-    c.plugin = plugin;
-    c.interval_ns = 20'000'000;
-    c.queue_capacity = 1000;
-    c.location = {"test.toml", 1, 1};
-    return c;
+    return test_instance(InstanceRole::input, name, plugin);
 }
 
 InstanceConfig sink(const std::string &name, const std::string &plugin) {
-    InstanceConfig c = input(name, plugin);
-    c.role = InstanceRole::sink;
-    return c;
+    return test_instance(InstanceRole::sink, name, plugin);
 }
 
 // A logger whose lines the test reads.

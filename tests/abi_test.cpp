@@ -2,6 +2,8 @@
 #include "runtime/agent.hpp"
 #include "loading/plugin_library.hpp"
 
+#include "instance_config.hpp"
+
 #include <doctest/doctest.h>
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
@@ -31,14 +33,7 @@ std::shared_ptr<spdlog::logger> quiet_logger() {
 }
 
 InstanceConfig instance(InstanceRole role, const std::string &name, const std::string &plugin) {
-    InstanceConfig c;
-    c.role = role;
-    c.name = name;
-    c.plugin = plugin;
-    c.interval_ns = 20'000'000;
-    c.queue_capacity = 1000;
-    c.location = {"test.toml", 1, 1};
-    return c;
+    return test_instance(role, name, plugin);
 }
 
 }  // namespace

@@ -28,13 +28,9 @@ import subprocess
 import sys
 import tempfile
 
+from checks import fail, failures, finish
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-failures = []
-
-
-def fail(message):
-    failures.append(message)
-    print("FAIL: " + message, file=sys.stderr)
 
 
 def self_metrics():
@@ -349,13 +345,6 @@ def check_kubernetes(paths):
                             fail("%s: [admin] listen is not loopback without allow_non_loopback = true" % path)
                         if listen.rsplit(":", 1)[1] != str(ADMIN_PORT):
                             fail("%s: [admin] listen %s is not on port %d" % (path, listen, ADMIN_PORT))
-
-
-def finish():
-    if failures:
-        print("%d check(s) failed" % len(failures), file=sys.stderr)
-        sys.exit(1)
-    sys.exit(0)
 
 
 def main(argv):

@@ -26,20 +26,9 @@ import sys
 import tempfile
 import tomllib
 
-failures = []
+from checks import fail, failures, finish
+
 ALERT_JOB = "sonde"
-
-
-def fail(message):
-    failures.append(message)
-    print("FAIL: " + message, file=sys.stderr)
-
-
-def finish():
-    if failures:
-        print("%d check(s) failed" % len(failures), file=sys.stderr)
-        sys.exit(1)
-    sys.exit(0)
 
 
 def load_all(path):

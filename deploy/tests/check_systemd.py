@@ -24,13 +24,9 @@ import subprocess
 import sys
 import tempfile
 
+from checks import fail, failures, finish
+
 MAX_EXPOSURE = 3.5
-failures = []
-
-
-def fail(message):
-    failures.append(message)
-    print("FAIL: " + message, file=sys.stderr)
 
 
 def unit_settings(text):
@@ -115,13 +111,6 @@ def check_with_systemd(unit, text, binary):
         fail("%s: exposure %.1f is above %.1f; what raised it:\n%s" % (
             unit, exposure, MAX_EXPOSURE,
             "\n".join(line for line in security.stdout.splitlines() if line.startswith("\u2717"))))
-
-
-def finish():
-    if failures:
-        print("%d check(s) failed" % len(failures), file=sys.stderr)
-        sys.exit(1)
-    sys.exit(0)
 
 
 def main(argv):

@@ -28,19 +28,7 @@ import sys
 import tempfile
 import time
 
-failures = []
-
-
-def fail(message):
-    failures.append(message)
-    print("FAIL: " + message, file=sys.stderr)
-
-
-def finish():
-    if failures:
-        print("%d check(s) failed" % len(failures), file=sys.stderr)
-        sys.exit(1)
-    sys.exit(0)
+from checks import fail, failures, finish
 
 
 def tool(name, package):
