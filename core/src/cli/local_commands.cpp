@@ -159,8 +159,8 @@ int describe(const Options &o, const PluginRegistry &registry) {
                      refused ? (": " + refused->path.string() + ": " + refused->refusal).c_str() : "");
         return 1;
     }
-    std::shared_ptr<InputInstance> instance;
     Agent agent(AgentConfig{}, registry, make_logger("off"));
+    std::shared_ptr<InputInstance> instance;  // after the agent: its strand lives on the agent's io_context
     if (!library->is_sink()) {
         InstanceConfig config;
         config.name = config.plugin = o.describe;
