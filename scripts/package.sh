@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${BUILD_DIR:-build}
-scripts/install-deps.sh dpkg-dev help2man
+scripts/install-deps.sh dpkg-dev file lintian
 [ -n "${BUILD_DIR:-}" ] || scripts/build.sh
 rm -rf "$build/packages"
 (cd "$build" && cpack -G DEB)

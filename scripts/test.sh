@@ -6,8 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # The tests also need a real Prometheus (and promtool), yamllint, and
 # systemd-analyze (package systemd) and strace for deploy/, and Node.js for the
-# OTLP receiver and the Kubernetes schemas (images often bring their own node and npm).
-test_packages=(prometheus openssl yamllint systemd strace)
+# OTLP receiver and the Kubernetes schemas (images often bring their own node and npm);
+# python3, dpkg-dev, file (CPack's dpkg-shlibdeps step) and lintian for the
+# packages (packaging/tests).
+test_packages=(prometheus openssl yamllint systemd strace python3 dpkg-dev file lintian)
 command -v node >/dev/null && command -v npm >/dev/null || test_packages+=(nodejs npm)
 scripts/install-deps.sh "${test_packages[@]}"
 # The OTLP tests decode with an independent implementation from npm.
