@@ -28,7 +28,7 @@ import subprocess
 import sys
 import tempfile
 
-from checks import fail, failures, finish
+from checks import fail, finish
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 

@@ -26,7 +26,7 @@ import sys
 import tempfile
 import tomllib
 
-from checks import fail, failures, finish
+from checks import fail, finish
 
 ALERT_JOB = "sonde"
 

@@ -24,7 +24,7 @@ import subprocess
 import sys
 import tempfile
 
-from checks import fail, failures, finish
+from checks import fail, finish
 
 MAX_EXPOSURE = 3.5
 

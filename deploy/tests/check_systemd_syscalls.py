@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 
-from checks import fail, failures, finish
+from checks import fail, finish
 
 
 def tool(name, package):
